@@ -1,0 +1,61 @@
+"""signpost: SMS keyword gateway and helpline signposting bot."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import redis
+from flask import Flask
+
+from gateway import config
+from gateway.keywordbook import load_book
+from gateway.queues import make_queues
+from gateway.runtime import Signpost
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the Flask app from the environment (or `test_config`); never touches Redis."""
+    app = Flask(__name__)
+    settings = config.from_env()
+    if test_config:
+        settings.update(test_config)
+    config.validate(settings)
+    app.config.from_mapping(settings)
+    configure_logging(settings["LOG_LEVEL"])
+
+    connection = redis.Redis.from_url(
+        settings["REDIS_URL"],
+        socket_timeout=settings["REDIS_TIMEOUT"],
+        socket_connect_timeout=settings["REDIS_TIMEOUT"],
+    )
+    app.extensions["signpost"] = Signpost(
+        redis=connection,
+        queues=make_queues(connection),
+        book=load_book(settings["KEYWORDS_FILE"]),
+    )
+
+    from gateway import cli, health, webhook
+
+    app.register_blueprint(webhook.bp)
+    app.register_blueprint(health.bp)
+    cli.register(app)
+
+    if not settings["TWILIO_AUTH_TOKEN"]:
+        logging.getLogger("signpost").warning(
+            "development mode without TWILIO_AUTH_TOKEN: webhook signatures are not checked "
+            "and replies go to the local outbox"
+        )
+    return app
+
+
+def configure_logging(level: str) -> None:
+    """Send signpost's own log lines to stderr once per process."""
+    logger = logging.getLogger("signpost")
+    logger.setLevel(level.upper())
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+        logger.addHandler(handler)
+        logger.propagate = False

@@ -1,0 +1,60 @@
+"""Command line: `flask --app wsgi keywords check [FILE]` and `flask --app wsgi simulate TEXT`."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from gateway import engine, sms
+from gateway.keywordbook import KeywordFileError, load_book
+from gateway.runtime import signpost
+from gateway.webhook import texter_number
+
+keywords_cli = AppGroup("keywords", help="Check the keyword replies.")
+
+
+@keywords_cli.command("check")
+@click.argument("path", required=False, type=click.Path(dir_okay=False))
+def check(path: str | None) -> None:
+    """Check a keywords file (default: KEYWORDS_FILE); exit 1 with file, line, entry and reason on error."""
+    path = path or current_app.config["KEYWORDS_FILE"]
+    try:
+        book = load_book(path)
+    except KeywordFileError as exc:
+        click.echo(str(exc), err=True)
+        raise SystemExit(1) from None
+    except OSError as exc:
+        click.echo(f"{path}: cannot read: {exc.strerror}", err=True)
+        raise SystemExit(1) from None
+    for warning in book.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    click.echo(f"{path}: ok ({len(book.warnings)} warnings)")
+
+
+@click.command("simulate")
+@click.argument("text")
+@click.option("--from", "from_", default="+447700900123", show_default=True, help="the texter's number")
+@click.option("--to", default="82228", show_default=True, help="the number texted")
+def simulate(text: str, from_: str, to: str) -> None:
+    """Print the decision and the exact reply for TEXT, without sending or recording anything."""
+    if texter_number(from_) is None:
+        raise click.BadParameter(f"{from_!r} is not a phone number", param_hint="--from")
+    decision = engine.decide(signpost().book, text, to)
+    click.echo(f"decision: {decision.kind}  keyword: {decision.keyword}  match: {decision.match}  "
+               f"language: {decision.language}  danger: {decision.danger}")
+    reply = decision.reply if decision.reply is not None else decision.confirmation
+    if reply is None:
+        click.echo("reply: (none)")
+        return
+    info = sms.analyse(reply)
+    click.echo(f"reply: {info.chars} characters, {info.encoding}, {info.segments} SMS part(s)")
+    click.echo("-" * 40)
+    click.echo(reply)
+    click.echo("-" * 40)
+
+
+def register(app: Flask) -> None:
+    """Attach the commands to the app."""
+    app.cli.add_command(keywords_cli)
+    app.cli.add_command(simulate)

@@ -1,0 +1,113 @@
+"""Twilio webhooks: inbound texts (`POST /sms`) and delivery status callbacks (`POST /sms/status`)."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+
+import phonenumbers
+import redis
+from flask import Blueprint, Response, current_app, request
+from twilio.twiml.messaging_response import MessagingResponse
+
+from gateway import engine, inbound, store
+from gateway.runtime import signpost
+from gateway.security import twilio_signed
+
+bp = Blueprint("webhook", __name__)
+log = logging.getLogger("signpost.webhook")
+
+SID = re.compile(r"^(SM|MM)[0-9a-fA-F]{32}$")
+OUR_NUMBER = re.compile(r"^\+?[0-9]{3,15}$")
+STATUSES = frozenset(
+    "queued sending sent delivered undelivered failed accepted scheduled read canceled receiving received".split()
+)
+
+
+def twiml(reply: str | None = None, status: int = 200) -> Response:
+    """A TwiML answer: empty, or one message sent back inline."""
+    response = MessagingResponse()
+    if reply:
+        response.message(reply)
+    return Response(str(response), status=status, mimetype="text/xml")
+
+
+def texter_number(raw: str | None) -> str | None:
+    """The sender as E.164, or None when it is not a phone number we can answer."""
+    if not raw or len(raw) > 32:
+        return None
+    try:
+        parsed = phonenumbers.parse(raw, "GB")
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(parsed):
+        return None
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def read_inbound() -> inbound.Inbound | str:
+    """The checked inbound text, or the reason it cannot be answered."""
+    form = request.form
+    sid = form.get("MessageSid", "").strip()
+    if not SID.match(sid):
+        return "missing or malformed MessageSid"
+    texter = texter_number(form.get("From"))
+    if texter is None:
+        return "From is not a phone number"
+    ours = form.get("To", "").strip()
+    if not OUR_NUMBER.match(ours):
+        return "To is not one of our numbers"
+    return inbound.Inbound(message_sid=sid, texter=texter, ours=ours, body=form.get("Body", ""))
+
+
+@bp.route("/sms", methods=["POST"])
+@twilio_signed
+def receive_sms() -> Response:
+    """Answer an inbound text: decide, queue the reply, or answer inline when Redis is down."""
+    started = time.perf_counter()
+    msg = read_inbound()
+    if isinstance(msg, str):
+        log.warning("refused inbound text: %s", msg)
+        return twiml(status=400)
+    sp = signpost()
+    decision = engine.decide(sp.book, msg.body, msg.ours)
+    try:
+        outcome = inbound.handle(
+            sp.redis, sp.queues, msg, decision, confirm=current_app.config["SEND_OPT_CONFIRMATIONS"]
+        )
+    except redis.RedisError as exc:
+        # Degraded, never silent: the texter still gets their answer, straight back in the TwiML.
+        log.error("redis unavailable (%s); answering inline %s decision=%s",
+                  type(exc).__name__, inbound.describe(msg), decision.kind)
+        return twiml(decision.reply if decision.kind not in ("optout", "optin") else None)
+    log.info(
+        "inbound %s decision=%s keyword=%s match=%s danger=%s action=%s queue=%s ms=%.1f",
+        inbound.describe(msg), decision.kind, decision.keyword, decision.match, decision.danger,
+        outcome.action, outcome.queue, (time.perf_counter() - started) * 1000,
+    )
+    return twiml()
+
+
+@bp.route("/sms/status", methods=["POST"])
+@twilio_signed
+def receive_status() -> tuple[str, int]:
+    """Record a delivery status callback for one of our outbound messages."""
+    form = request.form
+    sid = form.get("MessageSid", "").strip()
+    status = form.get("MessageStatus", "").strip().lower()
+    if not SID.match(sid) or status not in STATUSES:
+        log.warning("refused status callback: sid or status malformed")
+        return "", 400
+    error_code = form.get("ErrorCode", "").strip() or None
+    if error_code is not None and not error_code.isdigit():
+        error_code = None
+    ttl = current_app.config["RETENTION_DAYS"] * 24 * 3600
+    try:
+        store.record_status(signpost().redis, sid, {"status": status, "error_code": error_code,
+                                                    "at": time.time()}, ttl)
+    except redis.RedisError as exc:
+        log.error("redis unavailable (%s); status %s for %s not recorded", type(exc).__name__, status, sid)
+        return "", 503
+    log.info("status sid=%s status=%s error=%s", sid, status, error_code)
+    return "", 204

@@ -1,0 +1,146 @@
+"""Shared fixtures: a real Redis on a scratch database, the Twilio stand-in, signed webhooks, real workers."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import pytest
+import redis
+from rq import Queue, SimpleWorker
+from rq.registry import ScheduledJobRegistry
+from twilio.request_validator import RequestValidator
+
+from gateway import create_app
+from gateway.queues import ORDER
+from tests.twilio_standin import TwilioStandin
+
+ROOT = Path(__file__).resolve().parents[1]
+ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
+AUTH_TOKEN = "test-auth-token-0123456789abcdef"
+PUBLIC_URL = "https://signpost.example.org"
+TEXTER = "+447700900123"
+SHORT_CODE = "82228"
+
+
+def scratch_redis_url() -> str:
+    """The Redis database tests may flush: TEST_REDIS_URL, else database 15 of the local server."""
+    return os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+@pytest.fixture
+def redis_url() -> str:
+    return scratch_redis_url()
+
+
+@pytest.fixture
+def r(redis_url: str) -> Iterator[redis.Redis]:
+    """A real Redis connection on the scratch database, flushed around each test."""
+    connection = redis.Redis.from_url(redis_url)
+    try:
+        connection.ping()
+    except redis.ConnectionError:
+        pytest.fail(f"tests need a real Redis at {redis_url} (set TEST_REDIS_URL)")
+    connection.flushdb()
+    yield connection
+    connection.flushdb()
+    connection.close()
+
+
+@pytest.fixture
+def standin() -> Iterator[TwilioStandin]:
+    """The local stand-in of Twilio's Messages API."""
+    with TwilioStandin(ACCOUNT_SID, AUTH_TOKEN) as server:
+        yield server
+
+
+@pytest.fixture
+def settings_env(monkeypatch: pytest.MonkeyPatch, r: redis.Redis, redis_url: str, standin: TwilioStandin) -> dict:
+    """Production settings in the environment, read alike by the app and by the workers."""
+    values = {
+        "SIGNPOST_ENV": "production",
+        "REDIS_URL": redis_url,
+        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "TWILIO_API_BASE_URL": standin.base_url,
+        "KEYWORDS_FILE": str(ROOT / "keywords.yaml"),
+        "PUBLIC_URL": PUBLIC_URL,
+        "SECRET_KEY": "test-secret-key-not-for-production",
+        "LOG_LEVEL": "INFO",
+    }
+    for name in ("SEND_OPT_CONFIRMATIONS", "RELAY_FORWARD_TO", "RELAY_ESCALATE_TO", "ALERT_TO"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    return values
+
+
+@pytest.fixture
+def app(settings_env: dict):
+    return create_app()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def sign(url: str, params: dict[str, Any], token: str = AUTH_TOKEN) -> str:
+    """X-Twilio-Signature for a form POST, computed by twilio's own RequestValidator."""
+    return RequestValidator(token).compute_signature(url, params)
+
+
+def inbound_form(body: str, sid: str | None = None, texter: str = TEXTER, to: str = SHORT_CODE) -> dict[str, str]:
+    """The fields Twilio posts for an inbound SMS."""
+    sid = sid or "SM" + uuid.uuid4().hex
+    return {
+        "ToCountry": "GB", "ToState": "", "SmsMessageSid": sid, "NumMedia": "0", "ToCity": "",
+        "FromZip": "", "SmsSid": sid, "FromState": "", "SmsStatus": "received", "FromCity": "",
+        "Body": body, "FromCountry": "GB", "To": to, "ToZip": "", "NumSegments": "1",
+        "MessageSid": sid, "AccountSid": ACCOUNT_SID, "From": texter, "ApiVersion": "2010-04-01",
+    }
+
+
+def post_signed(client, path: str, form: dict[str, str], public_url: str = PUBLIC_URL, **kwargs):
+    """POST a form to the app, signed exactly as Twilio signs it for `public_url + path`."""
+    headers = {"X-Twilio-Signature": sign(public_url + path, form)}
+    headers.update(kwargs.pop("headers", {}))
+    return client.post(path, data=form, headers=headers, base_url=_base(public_url), **kwargs)
+
+
+def _base(url: str) -> str:
+    parsed = urlparse(url)
+    return f"{parsed.scheme}://{parsed.netloc}"
+
+
+@pytest.fixture
+def queues(r: redis.Redis) -> list[Queue]:
+    return [Queue(name, connection=r) for name in ORDER]
+
+
+def release_scheduled(queues: list[Queue]) -> int:
+    """Move every scheduled retry onto its queue now, as if its backoff had elapsed."""
+    moved = 0
+    for queue in queues:
+        registry = ScheduledJobRegistry(queue=queue)
+        for job_id in registry.get_job_ids():
+            job = queue.fetch_job(job_id)
+            registry.remove(job_id)
+            if job is not None:
+                queue.enqueue_job(job)
+                moved += 1
+    return moved
+
+
+@pytest.fixture
+def run_jobs(r: redis.Redis, queues: list[Queue]):
+    """Run every queued job now in this process, the way rq's own tests do."""
+
+    def run() -> bool:
+        return SimpleWorker(queues, connection=r).work(burst=True)
+
+    return run

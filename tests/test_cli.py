@@ -1,0 +1,68 @@
+"""`flask --app wsgi keywords check` and `flask --app wsgi simulate`."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+def test_check_shipped_file(runner):
+    result = runner.invoke(args=["keywords", "check"])
+    assert result.exit_code == 0, result.output
+    assert "ok" in result.output
+
+
+def test_check_reports_line_and_reason(runner, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    text = (ROOT / "keywords.yaml").read_text()
+    bad.write_text(text + "\nnot_a_field: 1\n")
+    result = runner.invoke(args=["keywords", "check", str(bad)])
+    assert result.exit_code == 1
+    assert f"{bad}:" in result.output
+    assert "not_a_field" in result.output
+
+
+def test_check_unreadable_file(runner, tmp_path):
+    result = runner.invoke(args=["keywords", "check", str(tmp_path / "missing.yaml")])
+    assert result.exit_code == 1
+    assert "cannot read" in result.output
+
+
+@pytest.mark.parametrize(
+    "text, keyword, number",
+    [("DVS", "DVS", "0800 612 6505"), ("dsv", "DVS", "0800 612 6505"), ("stalkng", "STALKING", "0808 802 0300")],
+)
+def test_simulate_prints_decision_and_reply(runner, r, standin, text, keyword, number):
+    result = runner.invoke(args=["simulate", text, "--from", "+447700900123", "--to", "82228"])
+    assert result.exit_code == 0, result.output
+    assert f"keyword: {keyword}" in result.output
+    assert number in result.output
+    assert "SMS part" in result.output
+    assert standin.requests == []
+    assert r.dbsize() == 0
+
+
+def test_simulate_refuses_bad_number(runner):
+    result = runner.invoke(args=["simulate", "DVS", "--from", "hello"])
+    assert result.exit_code == 2
+    assert "--from" in result.output
+
+
+def test_flask_command_line_end_to_end(settings_env):
+    env = dict(os.environ)
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "simulate", "STALKING", "--to", "82228"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "0808 802 0300" in result.stdout

@@ -1,0 +1,191 @@
+"""From a signed webhook to the stand-in's Messages API, through a real RQ worker."""
+
+from __future__ import annotations
+
+import pytest
+from rq.registry import FailedJobRegistry, ScheduledJobRegistry
+
+from gateway import create_app, store
+from gateway.queues import SEND_RETRY_INTERVALS, send_retry
+from tests.conftest import PUBLIC_URL, SHORT_CODE, TEXTER, inbound_form, post_signed, release_scheduled
+
+
+def text(client, body: str, **kwargs) -> None:
+    response = post_signed(client, "/sms", inbound_form(body, **kwargs))
+    assert response.status_code == 200
+
+
+def test_reply_leaves_through_the_twilio_client(client, run_jobs, standin):
+    text(client, "DVS")
+    run_jobs()
+    (sent,) = standin.messages
+    assert sent["To"] == TEXTER
+    assert sent["From"] == SHORT_CODE
+    assert "0800 612 6505" in sent["Body"]
+    assert sent["StatusCallback"] == PUBLIC_URL + "/sms/status"
+
+
+@pytest.mark.parametrize(
+    "body, expected",
+    [
+        ("DVS", "0800 612 6505"),
+        ("dvs please help", "0800 612 6505"),
+        ("  Dvs!! ", "0800 612 6505"),
+        ("DSV", "0800 612 6505"),
+        ("victim", "0800 612 6505"),
+        ("STALKNG", "0808 802 0300"),
+        ("stalking", "0808 802 0300"),
+        ("crimestoppers", "0800 555 111"),
+        ("what is this", "999"),
+    ],
+)
+def test_keyword_typo_and_first_word(client, run_jobs, standin, body, expected):
+    text(client, body)
+    run_jobs()
+    (sent,) = standin.messages
+    assert expected in sent["Body"]
+
+
+def test_duplicate_message_sid_is_sent_once(client, run_jobs, standin):
+    form = inbound_form("DVS")
+    for _ in range(3):
+        post_signed(client, "/sms", form)
+    run_jobs()
+    assert len(standin.messages) == 1
+
+
+def test_retry_policy_meets_the_floor():
+    retry = send_retry()
+    assert SEND_RETRY_INTERVALS[0] <= 10
+    assert retry.max + 1 >= 5  # attempts: the first plus its retries
+    assert sum(SEND_RETRY_INTERVALS[: retry.max]) >= 300
+
+
+@pytest.mark.parametrize("status, code", [(500, 20500), (503, 20503), (429, 20429)])
+def test_transient_error_then_success(client, r, queues, run_jobs, standin, status, code):
+    standin.fail_next(1, status=status, code=code)
+    text(client, "DVS")
+    run_jobs()
+    assert standin.messages == []
+    scheduled = ScheduledJobRegistry(queue=queues[2])
+    assert len(scheduled.get_job_ids()) == 1
+    assert release_scheduled(queues) == 1
+    run_jobs()
+    assert len(standin.messages) == 1
+    assert len(standin.requests) == 2
+
+
+def test_network_error_is_retried(settings_env, monkeypatch, r, queues, run_jobs, standin):
+    monkeypatch.setenv("TWILIO_API_BASE_URL", "http://127.0.0.1:1")
+    client = create_app().test_client()
+    text(client, "DVS")
+    run_jobs()
+    assert len(ScheduledJobRegistry(queue=queues[2]).get_job_ids()) == 1
+    monkeypatch.setenv("TWILIO_API_BASE_URL", standin.base_url)
+    release_scheduled(queues)
+    run_jobs()
+    assert len(standin.messages) == 1
+
+
+def test_out_of_attempts_lands_in_failed_registry_with_reason(client, queues, run_jobs, standin):
+    standin.fail_next(100, status=500, code=20500)
+    text(client, "DVS")
+    run_jobs()
+    for _ in range(len(SEND_RETRY_INTERVALS)):
+        assert release_scheduled(queues) == 1
+        run_jobs()
+    assert release_scheduled(queues) == 0
+    failed = FailedJobRegistry(queue=queues[2])
+    (job_id,) = failed.get_job_ids()
+    job = queues[2].fetch_job(job_id)
+    assert "20500" in job.latest_result().exc_string
+    assert len(standin.requests) == len(SEND_RETRY_INTERVALS) + 1
+
+
+@pytest.mark.parametrize("code", [21610, 21211, 21614, 21408, 21606])
+def test_permanent_errors_are_never_retried(client, r, queues, run_jobs, standin, code):
+    standin.fail_to(TEXTER, status=400, code=code)
+    text(client, "DVS")
+    run_jobs()
+    assert release_scheduled(queues) == 0
+    assert len(standin.requests) == 1
+    (job_id,) = FailedJobRegistry(queue=queues[2]).get_job_ids()
+    assert str(code) in queues[2].fetch_job(job_id).latest_result().exc_string
+    assert store.is_opted_out(r, SHORT_CODE, TEXTER) is (code == 21610)
+
+
+def test_21610_means_no_further_messages(client, r, run_jobs, standin):
+    standin.fail_to(TEXTER, status=400, code=21610)
+    text(client, "DVS")
+    run_jobs()
+    standin.clear_faults()
+    text(client, "STALKING")
+    run_jobs()
+    assert len(standin.requests) == 1
+
+
+def test_stop_records_opt_out_and_sends_nothing_by_default(client, r, run_jobs, standin):
+    text(client, "STOP")
+    run_jobs()
+    assert store.is_opted_out(r, SHORT_CODE, TEXTER)
+    text(client, "DVS")
+    run_jobs()
+    assert standin.requests == []
+    text(client, "start")
+    run_jobs()
+    assert not store.is_opted_out(r, SHORT_CODE, TEXTER)
+    assert standin.requests == []
+    text(client, "DVS")
+    run_jobs()
+    assert len(standin.messages) == 1
+
+
+@pytest.mark.parametrize("word", ["STOP", "stopall", "Unsubscribe", "CANCEL", "end", "QUIT", "revoke", "OPTOUT"])
+def test_every_opt_out_word(client, r, run_jobs, word):
+    text(client, word)
+    assert store.is_opted_out(r, SHORT_CODE, TEXTER)
+
+
+@pytest.mark.parametrize("body", ["stop texting me about dvs", "STPO", "STOPP", "stop dvs"])
+def test_opt_out_only_for_the_single_word(client, r, run_jobs, standin, body):
+    text(client, body)
+    run_jobs()
+    assert not store.is_opted_out(r, SHORT_CODE, TEXTER)
+    assert len(standin.messages) == 1
+
+
+def test_own_confirmations_when_configured(settings_env, monkeypatch, r, run_jobs, standin):
+    monkeypatch.setenv("SEND_OPT_CONFIRMATIONS", "true")
+    client = create_app().test_client()
+    text(client, "STOP")
+    run_jobs()
+    text(client, "DVS")
+    run_jobs()
+    text(client, "START")
+    run_jobs()
+    bodies = [m["Body"] for m in standin.messages]
+    assert len(bodies) == 2  # the opt-out and opt-in confirmations; nothing in between
+    assert store.is_opted_out(r, SHORT_CODE, TEXTER) is False
+
+
+@pytest.mark.parametrize("word", ["HELP", "info", "Help."])
+def test_help_words_answer_with_help_text(client, run_jobs, standin, word):
+    text(client, word)
+    run_jobs()
+    (sent,) = standin.messages
+    assert "999" in sent["Body"]
+
+
+def test_development_without_credentials_uses_outbox(monkeypatch, r, redis_url, run_jobs, standin):
+    for name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "SECRET_KEY", "PUBLIC_URL", "TWILIO_API_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SIGNPOST_ENV", "development")
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    client = create_app().test_client()
+    response = client.post("/sms", data=inbound_form("DVS"))
+    assert response.status_code == 200
+    run_jobs()
+    (sent,) = store.read_outbox(r)
+    assert sent["to"] == TEXTER
+    assert "0800 612 6505" in sent["body"]
+    assert standin.requests == []

@@ -1,0 +1,51 @@
+"""`python -m workers`: a pool of workers on every signpost queue, most urgent first, with RQ's scheduler."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+import redis
+from rq import SimpleWorker
+from rq.worker_pool import WorkerPool
+
+from gateway import config, configure_logging
+from gateway.queues import ORDER
+
+
+def positive(raw: str) -> int:
+    """argparse type: a whole number from 1 to 64."""
+    try:
+        value = int(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {raw!r}") from None
+    if not 1 <= value <= 64:
+        raise argparse.ArgumentTypeError(f"expected 1 to 64, got {value}")
+    return value
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse arguments and run the worker pool until stopped."""
+    parser = argparse.ArgumentParser(prog="python -m workers", description=__doc__)
+    parser.add_argument("--concurrency", "-c", type=positive, default=2,
+                        help="worker processes (default 2); each runs jobs in-process, no fork per job")
+    parser.add_argument("--burst", action="store_true", help="exit when the queues are empty")
+    args = parser.parse_args(argv)
+    try:
+        settings = config.load()
+    except config.ConfigError as exc:
+        print(f"signpost worker: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(settings["LOG_LEVEL"])
+    logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
+    connection = redis.Redis.from_url(settings["REDIS_URL"])
+    # SimpleWorker runs each job in its worker process: no fork per job on the hot path; the pool
+    # gives parallelism and restarts a worker process that dies.
+    pool = WorkerPool(list(ORDER), connection=connection, num_workers=args.concurrency, worker_class=SimpleWorker)
+    pool.start(burst=args.burst, logging_level=settings["LOG_LEVEL"].upper())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
