@@ -30,11 +30,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         socket_timeout=settings["REDIS_TIMEOUT"],
         socket_connect_timeout=settings["REDIS_TIMEOUT"],
     )
-    app.extensions["signpost"] = Signpost(
-        redis=connection,
-        queues=make_queues(connection),
-        book=load_book(settings["KEYWORDS_FILE"]),
-    )
+    book = load_book(settings["KEYWORDS_FILE"])
+    if book.relay_numbers and not settings["RELAY_FORWARD_TO"] and settings["SIGNPOST_ENV"] == config.PRODUCTION:
+        lines = ", ".join(book.relay_numbers)
+        raise config.ConfigError(f"RELAY_FORWARD_TO is not set; {settings['KEYWORDS_FILE']} marks relay line {lines}")
+    app.extensions["signpost"] = Signpost(redis=connection, queues=make_queues(connection), book=book)
 
     from gateway import cli, health, webhook
 
@@ -58,4 +58,3 @@ def configure_logging(level: str) -> None:
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
         logger.addHandler(handler)
-        logger.propagate = False

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from gateway import engine, sms
 from gateway.keywordbook import KeywordFileError, load_book
@@ -33,6 +33,7 @@ def check(path: str | None) -> None:
 
 
 @click.command("simulate")
+@with_appcontext
 @click.argument("text")
 @click.option("--from", "from_", default="+447700900123", show_default=True, help="the texter's number")
 @click.option("--to", default="82228", show_default=True, help="the number texted")

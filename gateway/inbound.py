@@ -1,18 +1,20 @@
-"""What happens to one inbound text after its decision: dedupe, opt-out state, and the queued reply."""
+"""What happens to one inbound text after its decision: dedupe, opt-out state, replies, relay cases, alerts."""
 
 from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import redis
 from rq import Queue
 
-from gateway import queues, store
+from gateway import queues, relay, store
 from gateway.engine import Decision
+from gateway.keywordbook import KeywordBook
 from gateway.privacy import mask
 
 log = logging.getLogger("signpost.inbound")
@@ -30,10 +32,20 @@ class Inbound:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What the webhook did with a text, for the log line and the response."""
+    """What the webhook did with a text, for the log line."""
 
-    action: str  # queued, duplicate, opted-out, optout-recorded, optin-recorded, nothing
+    action: str  # queued, duplicate, opted-out, optout-recorded, optin-recorded, case-opened, ack-done, ...
     queue: str | None = None
+
+
+@dataclass(frozen=True)
+class Context:
+    """Everything a handler needs besides the text and its decision."""
+
+    r: redis.Redis
+    queues: dict[str, Queue]
+    settings: Mapping[str, Any]
+    book: KeywordBook
 
 
 def queue_for(decision: Decision) -> str:
@@ -43,75 +55,75 @@ def queue_for(decision: Decision) -> str:
     return queues.URGENT if decision.danger else queues.REPLIES
 
 
-def enqueue_send(
-    queue: Queue, to: str, from_: str, body: str, ref: str, pipeline: redis.client.Pipeline | None = None
-) -> None:
-    """Queue one outbound SMS; `ref` names the job so a reply can be traced to its inbound text."""
-    queue.enqueue(
-        queues.SEND_JOB,
-        to=to,
-        from_=from_,
-        body=body,
-        ref=ref,
-        job_id=f"send-{ref}",
-        retry=queues.send_retry(),
-        job_timeout=60,
-        result_ttl=24 * 3600,
-        failure_ttl=30 * 24 * 3600,
-        pipeline=pipeline,
-    )
+def danger_alert(msg: Inbound, decision: Decision, at: float) -> list[str]:
+    """The staff alert for a text with a danger phrase: full number (staff need it), number texted, text."""
+    head = f"DANGER words ({decision.danger_phrase}) from {msg.texter} to {msg.ours} at {relay.clock(at)}"
+    pieces = relay.chunks(msg.body)
+    n = len(pieces)
+    return [f"{head}{f' ({i}/{n})' if n > 1 else ''}:\n{piece}" for i, piece in enumerate(pieces, 1)]
 
 
-def _send_reply(r: redis.Redis, qs: dict[str, Queue], msg: Inbound, decision: Decision, **_: Any) -> Outcome:
+def _send_reply(ctx: Context, msg: Inbound, decision: Decision) -> Outcome:
     name = queue_for(decision)
-    with r.pipeline(transaction=False) as p:
-        enqueue_send(qs[name], msg.texter, msg.ours, decision.reply or "", f"reply-{msg.message_sid}", p)
+    with ctx.r.pipeline(transaction=False) as p:
+        queues.enqueue_send(ctx.queues[name], msg.texter, msg.ours, decision.reply or "",
+                            f"reply-{msg.message_sid}", pipeline=p)
+        if decision.danger:
+            for number in ctx.settings["ALERT_TO"]:
+                for i, body in enumerate(danger_alert(msg, decision, time.time())):
+                    queues.enqueue_send(ctx.queues[queues.URGENT], number, msg.ours, body,
+                                        f"alert-{msg.message_sid}-{number.lstrip('+')}-{i}", pipeline=p)
         p.execute()
     return Outcome("queued", name)
 
 
-def _confirm(r: redis.Redis, qs: dict[str, Queue], msg: Inbound, decision: Decision, kind: str) -> str | None:
+def _confirm(ctx: Context, msg: Inbound, decision: Decision, kind: str) -> str | None:
     """Queue the gateway's own opt-out/opt-in confirmation, for numbers where Twilio's handling is off."""
-    if not decision.confirmation:
+    if not (ctx.settings["SEND_OPT_CONFIRMATIONS"] and decision.confirmation):
         return None
-    with r.pipeline(transaction=False) as p:
-        enqueue_send(qs[queues.REPLIES], msg.texter, msg.ours, decision.confirmation, f"{kind}-{msg.message_sid}", p)
-        p.execute()
+    queues.enqueue_send(ctx.queues[queues.REPLIES], msg.texter, msg.ours, decision.confirmation,
+                        f"{kind}-{msg.message_sid}")
     return queues.REPLIES
 
 
-def _optout(
-    r: redis.Redis, qs: dict[str, Queue], msg: Inbound, decision: Decision, confirm: bool, **_: Any
-) -> Outcome:
+def _optout(ctx: Context, msg: Inbound, decision: Decision) -> Outcome:
     # The confirmation is queued before the opt-out is recorded: it is the last message they get.
-    name = _confirm(r, qs, msg, decision, "optout") if confirm else None
-    store.record_optout(r, msg.ours, msg.texter, reason="texted " + (decision.keyword or "STOP"))
+    name = _confirm(ctx, msg, decision, "optout")
+    store.record_optout(ctx.r, msg.ours, msg.texter, reason="texted " + (decision.keyword or "STOP"))
     return Outcome("optout-recorded", name)
 
 
-def _optin(
-    r: redis.Redis, qs: dict[str, Queue], msg: Inbound, decision: Decision, confirm: bool, **_: Any
-) -> Outcome:
-    store.clear_optout(r, msg.ours, msg.texter)
-    name = _confirm(r, qs, msg, decision, "optin") if confirm else None
-    return Outcome("optin-recorded", name)
+def _optin(ctx: Context, msg: Inbound, decision: Decision) -> Outcome:
+    store.clear_optout(ctx.r, msg.ours, msg.texter)
+    return Outcome("optin-recorded", _confirm(ctx, msg, decision, "optin"))
 
 
-HANDLERS: dict[str, Callable[..., Outcome]] = {
+def _relay(ctx: Context, msg: Inbound, decision: Decision) -> Outcome:
+    if msg.texter in relay.control_room(ctx.settings):
+        return Outcome(relay.handle_command(ctx.r, ctx.queues, ctx.settings, msg.ours, msg.texter, msg.body,
+                                            msg.message_sid), queues.RELAY)
+    if relay.COMMAND.match(msg.body):
+        # A command word from a number outside the control room is a texter's message like any other.
+        log.warning("relay command from a number not in the control room lists: treated as a case message "
+                    "from=%s", mask(msg.texter))
+    _, new = relay.handle_texter(ctx.r, ctx.queues, ctx.settings, msg.ours, msg.texter, msg.body,
+                                 msg.message_sid, ctx.book.relay_ack(msg.ours))
+    return Outcome("case-opened" if new else "case-threaded", queues.RELAY)
+
+
+HANDLERS: dict[str, Callable[[Context, Inbound, Decision], Outcome]] = {
     "keyword": _send_reply,
     "default": _send_reply,
     "help": _send_reply,
     "optout": _optout,
     "optin": _optin,
+    "relay": _relay,
 }
 
 
-def handle(
-    r: redis.Redis, qs: dict[str, Queue], msg: Inbound, decision: Decision, *, confirm: bool,
-    handlers: dict[str, Callable[..., Outcome]] | None = None,
-) -> Outcome:
+def handle(ctx: Context, msg: Inbound, decision: Decision) -> Outcome:
     """Dedupe by MessageSid, respect opt-outs, then run the handler for the decision's kind."""
-    with r.pipeline(transaction=False) as p:
+    with ctx.r.pipeline(transaction=False) as p:
         p.set(store.seen_key(msg.message_sid), "1", nx=True, ex=store.SEEN_TTL)
         p.hexists(store.optout_key(msg.ours), msg.texter)
         first, opted_out = p.execute()
@@ -120,12 +132,31 @@ def handle(
     if opted_out and decision.kind not in ("optin", "optout"):
         return Outcome("opted-out")
     try:
-        return (handlers or HANDLERS)[decision.kind](r, qs, msg, decision, confirm=confirm)
+        return HANDLERS[decision.kind](ctx, msg, decision)
     except Exception:
         # Not handled: let Twilio's retry (or the inline fallback) answer it rather than mark it seen.
         with contextlib.suppress(redis.RedisError):
-            r.delete(store.seen_key(msg.message_sid))
+            ctx.r.delete(store.seen_key(msg.message_sid))
         raise
+
+
+def inline_messages(settings: Mapping[str, Any], book: KeywordBook, msg: Inbound,
+                    decision: Decision) -> list[tuple[str | None, str]]:
+    """What to answer straight in the TwiML when Redis is down: (to, body) pairs, to=None for the texter."""
+    now = time.time()
+    if decision.kind == "relay":
+        if msg.texter in relay.control_room(settings):
+            return [(None, "Case commands are unavailable right now (system degraded); try again shortly.")]
+        # No case can be recorded: Twilio itself delivers the forward to every control-room number.
+        bodies = relay.forward_bodies("UNLOGGED", msg.texter, now, msg.body, "emergency text (system degraded)")
+        numbers = settings["RELAY_FORWARD_TO"] + settings["RELAY_ESCALATE_TO"]
+        return [(None, book.relay_ack(msg.ours))] + [(n, b) for n in numbers for b in bodies]
+    if decision.kind in ("optout", "optin"):
+        return []
+    out: list[tuple[str | None, str]] = [(None, decision.reply or "")]
+    if decision.danger:
+        out += [(n, b) for n in settings["ALERT_TO"] for b in danger_alert(msg, decision, now)]
+    return out
 
 
 def describe(msg: Inbound) -> str:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import redis
-from rq import Queue, Retry
+from rq import Callback, Queue, Retry
 
 RELAY = "relay"
 URGENT = "urgent"
@@ -24,3 +26,26 @@ def send_retry() -> Retry:
 def make_queues(connection: redis.Redis) -> dict[str, Queue]:
     """One RQ queue per name, on the given connection."""
     return {name: Queue(name, connection=connection) for name in ORDER}
+
+
+def enqueue_send(
+    queue: Queue, to: str, from_: str, body: str, ref: str, *, pipeline: redis.client.Pipeline | None = None,
+    meta: dict[str, Any] | None = None, on_failure: Callback | None = None,
+) -> None:
+    """Queue one outbound SMS; `ref` names the job, and the description carries no number and no text."""
+    queue.enqueue(
+        SEND_JOB,
+        to=to,
+        from_=from_,
+        body=body,
+        ref=ref,
+        job_id=f"send-{ref}",
+        description=f"send {ref}",
+        retry=send_retry(),
+        job_timeout=60,
+        result_ttl=24 * 3600,
+        failure_ttl=30 * 24 * 3600,
+        meta=meta,
+        on_failure=on_failure,
+        pipeline=pipeline,
+    )

@@ -25,11 +25,14 @@ STATUSES = frozenset(
 )
 
 
-def twiml(reply: str | None = None, status: int = 200) -> Response:
-    """A TwiML answer: empty, or one message sent back inline."""
+def twiml(messages: list[tuple[str | None, str]] = (), status: int = 200) -> Response:
+    """A TwiML answer: empty, or messages sent inline ((None, body) goes back to the texter)."""
     response = MessagingResponse()
-    if reply:
-        response.message(reply)
+    for to, body in messages:
+        if to is None:
+            response.message(body)
+        else:
+            response.message(body, to=to)
     return Response(str(response), status=status, mimetype="text/xml")
 
 
@@ -72,15 +75,14 @@ def receive_sms() -> Response:
         return twiml(status=400)
     sp = signpost()
     decision = engine.decide(sp.book, msg.body, msg.ours)
+    ctx = inbound.Context(sp.redis, sp.queues, current_app.config, sp.book)
     try:
-        outcome = inbound.handle(
-            sp.redis, sp.queues, msg, decision, confirm=current_app.config["SEND_OPT_CONFIRMATIONS"]
-        )
+        outcome = inbound.handle(ctx, msg, decision)
     except redis.RedisError as exc:
         # Degraded, never silent: the texter still gets their answer, straight back in the TwiML.
         log.error("redis unavailable (%s); answering inline %s decision=%s",
                   type(exc).__name__, inbound.describe(msg), decision.kind)
-        return twiml(decision.reply if decision.kind not in ("optout", "optin") else None)
+        return twiml(inbound.inline_messages(current_app.config, sp.book, msg, decision))
     log.info(
         "inbound %s decision=%s keyword=%s match=%s danger=%s action=%s queue=%s ms=%.1f",
         inbound.describe(msg), decision.kind, decision.keyword, decision.match, decision.danger,

@@ -25,6 +25,9 @@ AUTH_TOKEN = "test-auth-token-0123456789abcdef"
 PUBLIC_URL = "https://signpost.example.org"
 TEXTER = "+447700900123"
 SHORT_CODE = "82228"
+RELAY_LINE = "+447800002414"
+CONTROL_ROOM = ("+447400000001", "+447400000002")
+SUPERVISOR = "+447400000009"
 
 
 def scratch_redis_url() -> str:
@@ -71,8 +74,10 @@ def settings_env(monkeypatch: pytest.MonkeyPatch, r: redis.Redis, redis_url: str
         "PUBLIC_URL": PUBLIC_URL,
         "SECRET_KEY": "test-secret-key-not-for-production",
         "LOG_LEVEL": "INFO",
+        "RELAY_FORWARD_TO": ",".join(CONTROL_ROOM),
+        "RELAY_ESCALATE_TO": SUPERVISOR,
     }
-    for name in ("SEND_OPT_CONFIRMATIONS", "RELAY_FORWARD_TO", "RELAY_ESCALATE_TO", "ALERT_TO"):
+    for name in ("SEND_OPT_CONFIRMATIONS", "ALERT_TO", "RELAY_ESCALATE_AFTER", "RELAY_ESCALATE_TIERS_AFTER"):
         monkeypatch.delenv(name, raising=False)
     for name, value in values.items():
         monkeypatch.setenv(name, value)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -51,7 +52,7 @@ def test_defaults():
         ("RETENTION_DAYS", "0", "RETENTION_DAYS"),
         ("RELAY_ESCALATE_AFTER", "soon", "RELAY_ESCALATE_AFTER"),
         ("REDIS_TIMEOUT", "fast", "REDIS_TIMEOUT"),
-        ("RELAY_FORWARD_TO", "+447700900001,999", "'999'"),
+        ("RELAY_FORWARD_TO", "+447911123456,999", "'999'"),
     ],
 )
 def test_invalid_values_are_named(name, value, words):
@@ -99,6 +100,32 @@ def test_importing_the_app_touches_no_redis(monkeypatch):
     for name, value in BASE.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("KEYWORDS_FILE", str(ROOT / "keywords.yaml"))
+    monkeypatch.setenv("RELAY_FORWARD_TO", "+447400000001")
     from gateway import create_app
 
     assert create_app() is not None
+
+
+@pytest.mark.parametrize("value, bad", [("+447400000001,+4412", "'+4412'"), ("07400000001x", "'07400000001x'"),
+                                        ("+447400000001, hello", "'hello'")])
+def test_relay_forward_to_invalid_at_start_up(settings_env, monkeypatch, value, bad):
+    monkeypatch.setenv("RELAY_FORWARD_TO", value)
+    from gateway import create_app
+
+    with pytest.raises(config.ConfigError, match=re.escape(f"RELAY_FORWARD_TO: {bad}")):
+        create_app()
+
+
+def test_relay_line_without_forward_numbers_is_a_start_up_error(settings_env, monkeypatch):
+    monkeypatch.delenv("RELAY_FORWARD_TO")
+    from gateway import create_app
+
+    with pytest.raises(config.ConfigError, match="RELAY_FORWARD_TO is not set; .* marks relay line \\+447800002414"):
+        create_app()
+
+
+def test_relay_forward_numbers_normalised(settings_env, monkeypatch):
+    monkeypatch.setenv("RELAY_FORWARD_TO", " +44 7400 000001 , +447400000002 ")
+    from gateway import create_app
+
+    assert create_app().config["RELAY_FORWARD_TO"] == ("+447400000001", "+447400000002")

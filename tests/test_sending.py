@@ -19,10 +19,10 @@ def test_reply_leaves_through_the_twilio_client(client, run_jobs, standin):
     text(client, "DVS")
     run_jobs()
     (sent,) = standin.messages
-    assert sent["To"] == TEXTER
-    assert sent["From"] == SHORT_CODE
-    assert "0800 612 6505" in sent["Body"]
-    assert sent["StatusCallback"] == PUBLIC_URL + "/sms/status"
+    assert sent["to"] == TEXTER
+    assert sent["from"] == SHORT_CODE
+    assert "0800 612 6505" in sent["body"]
+    assert sent["status_callback"] == PUBLIC_URL + "/sms/status"
 
 
 @pytest.mark.parametrize(
@@ -43,7 +43,7 @@ def test_keyword_typo_and_first_word(client, run_jobs, standin, body, expected):
     text(client, body)
     run_jobs()
     (sent,) = standin.messages
-    assert expected in sent["Body"]
+    assert expected in sent["body"]
 
 
 def test_duplicate_message_sid_is_sent_once(client, run_jobs, standin):
@@ -163,7 +163,7 @@ def test_own_confirmations_when_configured(settings_env, monkeypatch, r, run_job
     run_jobs()
     text(client, "START")
     run_jobs()
-    bodies = [m["Body"] for m in standin.messages]
+    bodies = [m["body"] for m in standin.messages]
     assert len(bodies) == 2  # the opt-out and opt-in confirmations; nothing in between
     assert store.is_opted_out(r, SHORT_CODE, TEXTER) is False
 
@@ -173,7 +173,7 @@ def test_help_words_answer_with_help_text(client, run_jobs, standin, word):
     text(client, word)
     run_jobs()
     (sent,) = standin.messages
-    assert "999" in sent["Body"]
+    assert "999" in sent["body"]
 
 
 def test_development_without_credentials_uses_outbox(monkeypatch, r, redis_url, run_jobs, standin):

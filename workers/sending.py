@@ -10,7 +10,7 @@ from rq import get_current_job
 from twilio.base.exceptions import TwilioRestException
 
 from gateway import config, store
-from gateway.privacy import mask
+from gateway.privacy import mask, scrub
 from workers.twilio_client import twilio_client
 
 log = logging.getLogger("signpost.workers")
@@ -20,12 +20,17 @@ OPTED_OUT = 21610
 PERMANENT = frozenset({OPTED_OUT, 21211, 21614, 21408, 21606, 21617, 21602, 21603, 21604})
 
 
-class PermanentSendError(Exception):
-    """Twilio refused the message for a reason retrying cannot fix."""
+class SendError(Exception):
+    """Twilio refused a send; retried by RQ. The text holds no phone number."""
 
-    def __init__(self, code: int, ref: str, reason: str) -> None:
-        super().__init__(f"twilio error {code} for {ref}: {reason}")
+    def __init__(self, status: int, code: int | None, ref: str, reason: str) -> None:
+        super().__init__(f"twilio HTTP {status} error {code} for {ref}: {scrub(reason)}")
+        self.status = status
         self.code = code
+
+
+class PermanentSendError(SendError):
+    """Twilio refused the message for a reason retrying cannot fix; never retried."""
 
 
 def _connection() -> redis.Redis:
@@ -65,9 +70,10 @@ def send_sms(to: str, from_: str, body: str, ref: str) -> str:
                 store.record_optout(r, from_, to, reason="twilio 21610")
             _stop_retrying()
             log.warning("send refused ref=%s to=%s code=%s: not retried", ref, mask(to), exc.code)
-            raise PermanentSendError(exc.code, ref, exc.msg) from exc
+            raise PermanentSendError(exc.status, exc.code, ref, exc.msg) from None
         log.warning("send failed ref=%s to=%s status=%s code=%s: will retry", ref, mask(to), exc.status, exc.code)
-        raise
+        # Re-raised without the original: its text and URL name the recipient.
+        raise SendError(exc.status, exc.code, ref, exc.msg) from None
     ttl = settings["RETENTION_DAYS"] * 24 * 3600
     store.record_status(r, message.sid, {"status": message.status, "ref": ref, "at": time.time()}, ttl)
     log.info("sent ref=%s sid=%s to=%s segments=%s", ref, message.sid, mask(to), message.num_segments)

@@ -1,0 +1,225 @@
+"""The keyword engine: the text of one inbound SMS in, one decision out. No I/O, no Flask, no Redis.
+
+How a text is read (all data comes from the KeywordBook built from keywords.yaml):
+
+a. Opt-out, opt-in and help words count only when they are the whole message ("Stop." yes, "stop it" no):
+   STOP STOPALL UNSUBSCRIBE CANCEL END QUIT REVOKE OPTOUT -> optout; START YES UNSTOP -> optin;
+   HELP INFO -> help (the set's help text). They work on relay lines too (the decision keeps relay=True).
+b. Texts to a relay line are not keyword-matched or danger-checked: kind "relay", no reply here.
+c. Danger phrases match anywhere in the text, on word boundaries, after folding (case, accents, apostrophes).
+d. The first word picks the keyword: exact keyword, then alias, then (only if the first word matched nothing)
+   the first two words run together ("CRIME STOPPERS"), then close typos (Damerau distance 1 for 3-6
+   letters, up to 2 for 7+). Opt-out/opt-in/help words are never typo targets, words under 3 letters and
+   digit-only words are never typo-matched, and a typo equally close to two keywords matches neither.
+e. The reply: danger preamble + blank line + keyword reply; or the danger preamble (+ the set's
+   danger_footer) when no keyword matched; or the keyword reply; or the set's default reply.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from gateway.keywordbook import KeywordBook, KeywordSet, WordEntry
+
+Kind = Literal["keyword", "default", "optout", "optin", "help", "relay"]
+Match = Literal["exact", "alias", "typo"]
+
+OPTOUT_WORDS = frozenset({"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "revoke", "optout"})
+OPTIN_WORDS = frozenset({"start", "yes", "unstop"})
+HELP_WORDS = frozenset({"help", "info"})
+RESERVED_WORDS = OPTOUT_WORDS | OPTIN_WORDS | HELP_WORDS
+_RESERVED_KIND: dict[str, Kind] = (
+    {w: "optout" for w in OPTOUT_WORDS} | {w: "optin" for w in OPTIN_WORDS} | {w: "help" for w in HELP_WORDS}
+)
+
+MAX_WORD = 40  # longer "words" are never keywords; this bounds the typo search
+MIN_TYPO_LENGTH = 3
+
+# Letters NFKD leaves whole but a texter means as plain ASCII.
+_LETTERS = {
+    "ø": "o", "Ø": "o", "đ": "d", "Đ": "d", "ð": "d", "Ð": "d", "þ": "th", "Þ": "th", "æ": "ae", "Æ": "ae",
+    "œ": "oe", "Œ": "oe", "ł": "l", "Ł": "l", "ı": "i", "ħ": "h", "Ħ": "h", "ŧ": "t", "Ŧ": "t",
+}
+_APOSTROPHES = "'\u2019\u2018\u201b\u02bc\u02bb\u2032`"
+_NON_WORD = re.compile(r"[\W_]+")
+_WORD = re.compile(r"[^\W_]+")
+_CACHE_LIMIT = 20_000
+
+
+class _FoldTable(dict):
+    """str.translate table dropping combining marks and ASCII-fying a few letters; fills in as it goes."""
+
+    def __missing__(self, code: int) -> str | int | None:
+        ch = chr(code)
+        value: str | int | None
+        if ch in _LETTERS:
+            value = _LETTERS[ch]
+        elif unicodedata.category(ch)[0] == "M":
+            value = None
+        else:
+            value = code
+        if len(self) < _CACHE_LIMIT:  # odd input must not grow it without bound
+            self[code] = value
+        return value
+
+
+_FOLD = _FoldTable()
+_DROP_APOSTROPHES = str.maketrans("", "", _APOSTROPHES)
+
+
+def fold(text: str) -> str:
+    """Text for matching: compatibility forms, accents dropped, case-folded ("DVŠ" -> "dvs", ß -> ss)."""
+    if text.isascii():
+        return text.lower()
+    text = unicodedata.normalize("NFKD", text).translate(_FOLD).casefold()
+    if not text.isascii():  # casefold can produce new marks (İ -> i + dot above)
+        text = unicodedata.normalize("NFKD", text).translate(_FOLD)
+    return text
+
+
+def normalise(text: str) -> str:
+    """The folded words of `text` (letters/digits, apostrophes dropped), joined by single spaces."""
+    return _NON_WORD.sub(" ", fold(text).translate(_DROP_APOSTROPHES)).strip()
+
+
+def first_word(text: str) -> str | None:
+    """The first folded word of letters/digits in `text`, or None if there is none."""
+    found = _WORD.search(fold(text).translate(_DROP_APOSTROPHES))
+    return found.group() if found else None
+
+
+def typo_limit(length: int) -> int:
+    """How many edits a word of `length` letters may be from a keyword and still match it."""
+    if length < MIN_TYPO_LENGTH:
+        return 0
+    return 1 if length <= 6 else 2
+
+
+def typo_distance(a: str, b: str, limit: int) -> int:
+    """Optimal string alignment (Damerau) distance of a and b, or limit + 1 once it exceeds `limit`."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    before: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        ca = a[i - 1]
+        current = [i] + [0] * len(b)
+        row_best = i
+        for j in range(1, len(b) + 1):
+            cb = b[j - 1]
+            value = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                value = min(value, before[j - 2] + 1)
+            current[j] = value
+            row_best = min(row_best, value)
+        if row_best > limit:
+            return limit + 1
+        before, previous = previous, current
+    return min(previous[-1], limit + 1)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What to do with one inbound text. `reply` is the exact text to send (None: send nothing now)."""
+
+    kind: Kind
+    reply: str | None
+    keyword: str | None = None  # canonical keyword; for optout/optin/help the word texted, e.g. "STOP"
+    language: str | None = None
+    match: Match | None = None
+    danger: bool = False
+    danger_phrase: str | None = None
+    confirmation: str | None = None  # optout/optin: the confirmation text, sent only if the gateway is set to
+    relay: bool = False
+
+
+def _typo(kset: KeywordSet, word: str) -> WordEntry | None | Literal[False]:
+    """The entry a typo of `word` means; None if nothing is close; False if two keywords are equally close."""
+    n = len(word)
+    if n < MIN_TYPO_LENGTH or n > MAX_WORD or word.isdigit():
+        return None
+    best = MAX_WORD
+    found: list[WordEntry] = []
+    letters = frozenset(word)
+    for length in range(n - 2, n + 3):
+        for entry in kset.typo_targets.get(length, ()):
+            limit = typo_limit(min(n, length))
+            # Each letter missing from the other word costs at least one edit.
+            if len(letters - entry.letters) > limit or len(entry.letters - letters) > limit:
+                continue
+            distance = typo_distance(word, entry.word, limit)
+            if distance > limit or distance > best:
+                continue
+            if distance < best:
+                best, found = distance, []
+            found.append(entry)
+    if not found:
+        return None
+    if len({entry.keyword for entry in found}) > 1:
+        return False
+    # Same keyword reached in several languages: the set's own language wins.
+    return next((e for e in found if e.language == kset.language), found[0])
+
+
+def _keyword(kset: KeywordSet, words: str) -> tuple[WordEntry, Match] | None:
+    head, _, rest = words.partition(" ")
+    if not head:
+        return None
+    joined = head + rest.partition(" ")[0] if rest else ""
+    for word in (head, joined):
+        if word and len(word) <= MAX_WORD and (entry := kset.lookup.get(word)) is not None:
+            return entry, entry.match
+    for word in (head, joined):
+        if not word:
+            continue
+        entry = _typo(kset, word)
+        if entry is False:  # ambiguous: better the default reply than the wrong service
+            return None
+        if entry is not None:
+            return entry, "typo"
+    return None
+
+
+def decide(book: KeywordBook, text: str, to: str) -> Decision:
+    """Decide the reply to `text` received on our number `to`; never raises on odd text."""
+    if not isinstance(text, str):
+        text = "" if text is None else str(text)
+    number = book.number_config(to)
+    kset = book.sets[number.set]
+    words = normalise(text)
+    head, _, rest = words.partition(" ")
+
+    kind = _RESERVED_KIND.get(head) if head and not rest else None
+    if kind == "help":
+        return Decision("help", kset.pick(kset.help), keyword=head.upper(), language=kset.language,
+                        relay=number.relay)
+    if kind is not None:
+        texts = kset.optout_reply if kind == "optout" else kset.optin_reply
+        return Decision(kind, None, keyword=head.upper(), language=kset.language,
+                        confirmation=kset.pick(texts) if texts else None, relay=number.relay)
+
+    if number.relay:
+        return Decision("relay", None, relay=True)
+
+    phrase = book.find_danger(words)
+    found = _keyword(kset, words)
+    if found is not None:
+        entry, how = found
+        keyword = kset.keywords[entry.keyword]
+        language = kset.resolve(keyword.replies, entry.language)
+        reply = keyword.replies[language]
+        if phrase is not None:
+            reply = book.danger_preamble(language, kset.language) + "\n\n" + reply
+        return Decision("keyword", reply, keyword=keyword.name, language=language, match=how,
+                        danger=phrase is not None, danger_phrase=phrase.text if phrase else None)
+    if phrase is not None:
+        language = kset.resolve(book.danger_reply, phrase.language)
+        reply = book.danger_preamble(language, kset.language)
+        if kset.danger_footer:
+            reply += "\n\n" + kset.pick(kset.danger_footer, language)
+        return Decision("default", reply, language=language, danger=True, danger_phrase=phrase.text)
+    return Decision("default", kset.pick(kset.default), language=kset.language)

@@ -1,0 +1,80 @@
+"""Relay jobs: repeat unacknowledged cases to the control room, and never let a failed forward go silent."""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import timedelta
+from typing import Any
+
+import redis
+from rq import Queue, get_current_job
+from rq.job import Job
+
+from gateway import cases, config, queues, relay
+from gateway.store import PREFIX
+
+log = logging.getLogger("signpost.workers.relay")
+
+TEXTER_WARNING = ("We could not pass your message to the control room. If you are in danger call 999 now, "
+                  "or use 999bsl.co.uk for a BSL video call.")
+
+
+def escalate(case_id: str, round: int) -> str:
+    """Repeat an unacknowledged case's forward; from round RELAY_ESCALATE_TIERS_AFTER+1 alert tier two too."""
+    settings = config.load()
+    job = get_current_job()
+    r = job.connection if job is not None else redis.Redis.from_url(settings["REDIS_URL"])
+    case = cases.get(r, case_id)
+    if case is None or case.state != cases.NEW:
+        return "stopped"
+    q = Queue(queues.RELAY, connection=r)
+    waited = int(time.time() - case.opened_at)
+    text = "\n".join(case.inbound_texts())
+    label = f"UNACKNOWLEDGED {waited}s, reminder {round}"
+    bodies = relay.forward_bodies(case.id, case.texter, case.opened_at, text, label)
+    numbers = settings["RELAY_FORWARD_TO"]
+    tier2 = round > settings["RELAY_ESCALATE_TIERS_AFTER"] and settings["RELAY_ESCALATE_TO"]
+    if tier2:
+        numbers = numbers + tuple(n for n in settings["RELAY_ESCALATE_TO"] if n not in numbers)
+    with r.pipeline(transaction=False) as p:
+        relay.forward(q, numbers, case.line, case.id, bodies, f"esc-{case.id}-{round}", pipeline=p)
+        p.execute()
+    fields: dict[str, Any] = {"repeats": round}
+    if tier2 and case.tier2_alerted_at is None:
+        fields["tier2_alerted_at"] = time.time()
+    cases.mark(r, case.id, **fields)
+    cases.add_note(r, case.id, f"reminder {round} sent" + (" (second tier alerted)" if tier2 else ""))
+    q.enqueue_in(timedelta(seconds=settings["RELAY_ESCALATE_AFTER"]), relay.ESCALATE_JOB, case_id=case.id,
+                 round=round + 1, job_id=f"escalate-{case.id}-{round + 1}")
+    log.warning("relay case=%s unacknowledged after %ss: reminder %s%s", case.id, waited, round,
+                " with second tier" if tier2 else "")
+    return "tier2" if tier2 else "repeated"
+
+
+def forward_failed(job: Job, connection: redis.Redis, exc_type: Any, exc: Any, tb: Any) -> None:
+    """RQ failure callback of a forward: on its final failure alert tier two and tell the texter to call 999."""
+    if job.retries_left:
+        return  # RQ will try this send again
+    case_id = (job.meta or {}).get("case")
+    case = cases.get(connection, case_id) if case_id else None
+    if case is None:
+        return
+    # One warning per case, however many forward parts fail.
+    if not connection.set(f"{PREFIX}case:{case.id}:forward-failed", "1", nx=True, ex=7 * 24 * 3600):
+        return
+    settings = config.load()
+    q = Queue(queues.RELAY, connection=connection)
+    alert = (f"RELAY FAILURE: case {case.id} from {case.texter} could not be forwarded to the control room "
+             f"({exc_type.__name__ if exc_type else 'error'}). Contact the texter now.\n"
+             + "\n".join(case.inbound_texts())[:1000])
+    with connection.pipeline(transaction=False) as p:
+        for number in settings["RELAY_ESCALATE_TO"]:
+            relay.enqueue_relay_send(q, number, case.line, alert, f"fail-{case.id}-{number.lstrip('+')}",
+                                     case.id, pipeline=p)
+        relay.enqueue_relay_send(q, case.texter, case.line, TEXTER_WARNING, f"fail-{case.id}-texter",
+                                 case.id, pipeline=p)
+        p.execute()
+    cases.mark(connection, case.id, forward_failed_at=time.time())
+    cases.add_note(connection, case.id, "forward failed after retries: second tier alerted, texter told")
+    log.error("relay case=%s forward failed after all retries: tier two alerted, texter told", case.id)
