@@ -4,7 +4,9 @@ How a text is read (all data comes from the KeywordBook built from keywords.yaml
 
 a. Opt-out, opt-in and help words count only when they are the whole message ("Stop." yes, "stop it" no):
    STOP STOPALL UNSUBSCRIBE CANCEL END QUIT REVOKE OPTOUT -> optout; START YES UNSTOP -> optin;
-   HELP INFO -> help (the set's help text). They work on relay lines too (the decision keeps relay=True).
+   HELP INFO -> help (the set's help text). Opt-out and START/UNSTOP work on relay lines too (relay=True),
+   but there HELP, INFO and YES are relayed like any other text: on the emergency text line "help" is a
+   person asking for help, and "yes" may answer the control room.
 b. Texts to a relay line are not keyword-matched or danger-checked: kind "relay", no reply here.
 c. Danger phrases match anywhere in the text, on word boundaries, after folding (case, accents, apostrophes).
 d. The first word picks the keyword: exact keyword, then alias, then (only if the first word matched nothing)
@@ -17,6 +19,7 @@ e. The reply: danger preamble + blank line + keyword reply; or the danger preamb
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -24,6 +27,8 @@ from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
     from gateway.keywordbook import KeywordBook, KeywordSet, WordEntry
+
+log = logging.getLogger("signpost.engine")
 
 Kind = Literal["keyword", "default", "optout", "optin", "help", "relay"]
 Match = Literal["exact", "alias", "typo"]
@@ -35,6 +40,8 @@ RESERVED_WORDS = OPTOUT_WORDS | OPTIN_WORDS | HELP_WORDS
 _RESERVED_KIND: dict[str, Kind] = (
     {w: "optout" for w in OPTOUT_WORDS} | {w: "optin" for w in OPTIN_WORDS} | {w: "help" for w in HELP_WORDS}
 )
+# On a relay line these reach the control room instead: there they are a person talking, not a command.
+RELAYED_ON_RELAY_LINES = frozenset({"help", "info", "yes"})
 
 MAX_WORD = 40  # longer "words" are never keywords; this bounds the typo search
 MIN_TYPO_LENGTH = 3
@@ -185,7 +192,26 @@ def _keyword(kset: KeywordSet, words: str) -> tuple[WordEntry, Match] | None:
 
 
 def decide(book: KeywordBook, text: str, to: str) -> Decision:
-    """Decide the reply to `text` received on our number `to`; never raises on odd text."""
+    """Decide the reply to `text` received on our number `to`; never raises."""
+    try:
+        return _decide(book, text, to)
+    except Exception:
+        # A texter who may be in danger must still get an answer (or reach the control room).
+        log.exception("keyword engine failed; answering with the default reply")
+        return _fallback(book, to)
+
+
+def _fallback(book: KeywordBook, to: str) -> Decision:
+    try:
+        if book.is_relay(to):
+            return Decision("relay", None, relay=True)
+    except Exception:
+        log.exception("relay line check failed")
+    kset = book.sets[book.default_set]
+    return Decision("default", kset.pick(kset.default), language=kset.language)
+
+
+def _decide(book: KeywordBook, text: str, to: str) -> Decision:
     if not isinstance(text, str):
         text = "" if text is None else str(text)
     number = book.number_config(to)
@@ -194,6 +220,8 @@ def decide(book: KeywordBook, text: str, to: str) -> Decision:
     head, _, rest = words.partition(" ")
 
     kind = _RESERVED_KIND.get(head) if head and not rest else None
+    if number.relay and head in RELAYED_ON_RELAY_LINES:
+        kind = None
     if kind == "help":
         return Decision("help", kset.pick(kset.help), keyword=head.upper(), language=kset.language,
                         relay=number.relay)

@@ -12,7 +12,7 @@ from typing import Any
 import redis
 from rq import Queue
 
-from gateway import queues, relay, store
+from gateway import cases, queues, relay, store
 from gateway.engine import Decision
 from gateway.keywordbook import KeywordBook
 from gateway.privacy import mask
@@ -86,16 +86,29 @@ def _confirm(ctx: Context, msg: Inbound, decision: Decision, kind: str) -> str |
     return queues.REPLIES
 
 
+def _also_to_case(ctx: Context, msg: Inbound, decision: Decision) -> bool:
+    """On a relay line a one-word text ("end", "stop") may be an answer to the control room: thread it in."""
+    if not decision.relay:
+        return False
+    if ctx.r.exists(cases.open_key(msg.ours, msg.texter)):
+        _relay(ctx, msg, decision)
+        return True
+    return False
+
+
 def _optout(ctx: Context, msg: Inbound, decision: Decision) -> Outcome:
     # The confirmation is queued before the opt-out is recorded: it is the last message they get.
     name = _confirm(ctx, msg, decision, "optout")
     store.record_optout(ctx.r, msg.ours, msg.texter, reason="texted " + (decision.keyword or "STOP"))
-    return Outcome("optout-recorded", name)
+    threaded = _also_to_case(ctx, msg, decision)
+    return Outcome("optout-recorded" + ("+case" if threaded else ""), name)
 
 
 def _optin(ctx: Context, msg: Inbound, decision: Decision) -> Outcome:
     store.clear_optout(ctx.r, msg.ours, msg.texter)
-    return Outcome("optin-recorded", _confirm(ctx, msg, decision, "optin"))
+    name = _confirm(ctx, msg, decision, "optin")
+    threaded = _also_to_case(ctx, msg, decision)
+    return Outcome("optin-recorded" + ("+case" if threaded else ""), name)
 
 
 def _relay(ctx: Context, msg: Inbound, decision: Decision) -> Outcome:
@@ -129,7 +142,8 @@ def handle(ctx: Context, msg: Inbound, decision: Decision) -> Outcome:
         first, opted_out = p.execute()
     if not first:
         return Outcome("duplicate")
-    if opted_out and decision.kind not in ("optin", "optout"):
+    if opted_out and decision.kind not in ("optin", "optout", "relay"):
+        # Relay texts are never dropped: the control room must see them even if we cannot answer.
         return Outcome("opted-out")
     try:
         return HANDLERS[decision.kind](ctx, msg, decision)

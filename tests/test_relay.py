@@ -1,0 +1,324 @@
+"""The emergency text relay: cases, acknowledgement, forwards, re-alerts, tiers, replies, failures."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+
+import pytest
+from rq import Queue, SimpleWorker
+from rq.registry import ScheduledJobRegistry
+
+from gateway import cases, create_app, store
+from gateway.queues import URGENT, enqueue_send
+from tests.conftest import (
+    CONTROL_ROOM,
+    RELAY_LINE,
+    ROOT,
+    SUPERVISOR,
+    TEXTER,
+    inbound_form,
+    post_signed,
+    release_scheduled,
+)
+
+OTHER_TEXTER = "+447700900456"
+
+
+def relay_text(client, body: str, texter: str = TEXTER):
+    response = post_signed(client, "/sms", inbound_form(body, texter=texter, to=RELAY_LINE))
+    assert response.status_code == 200
+    return response
+
+
+def to(standin, number: str) -> list[dict]:
+    return [m for m in standin.messages if m["to"] == number]
+
+
+def only_case(r) -> cases.Case:
+    (case,) = cases.open_cases(r)
+    return case
+
+
+def test_new_case_acknowledged_and_forwarded(client, r, run_jobs, standin):
+    relay_text(client, "Man with a knife outside flat 3 Park Road, I cannot speak")
+    case = only_case(r)
+    assert re.fullmatch(r"[2-9A-HJ-NP-Z]{4}", case.id)
+    assert case.state == cases.NEW and case.texter == TEXTER and case.line == RELAY_LINE
+    run_jobs()
+    (ack,) = to(standin, TEXTER)
+    assert ack["from"] == RELAY_LINE
+    assert "control room" in ack["body"] and "999bsl.co.uk" in ack["body"] and case.id in ack["body"]
+    for number in CONTROL_ROOM:
+        (forward,) = to(standin, number)
+        assert forward["from"] == RELAY_LINE
+        assert f"Case {case.id}" in forward["body"]
+        assert TEXTER in forward["body"]  # staff need the full number
+        assert "Man with a knife outside flat 3 Park Road, I cannot speak" in forward["body"]
+        assert re.search(r"\d\d:\d\d:\d\d", forward["body"])
+    assert to(standin, SUPERVISOR) == []
+
+
+def test_long_text_is_split_and_nothing_cut(client, r, run_jobs, standin):
+    words = [f"word{i}" for i in range(400)]
+    relay_text(client, " ".join(words))
+    run_jobs()
+    parts = to(standin, CONTROL_ROOM[0])
+    assert len(parts) > 1
+    assert all(len(p["body"]) <= 600 for p in parts)
+    joined = " ".join(p["body"] for p in parts)
+    assert all(w in joined for w in words)
+    assert f"(1/{len(parts)})" in parts[0]["body"]
+
+
+def escalation_round(queues_, run_jobs) -> int:
+    moved = release_scheduled(queues_)
+    run_jobs()
+    return moved
+
+
+def test_realert_until_ack_then_silence(client, r, queues, run_jobs, standin):
+    relay_text(client, "need police")
+    run_jobs()
+    case = only_case(r)
+    assert len(to(standin, CONTROL_ROOM[0])) == 1
+    # The re-alert is scheduled RELAY_ESCALATE_AFTER (120 s) ahead.
+    (job_id,) = ScheduledJobRegistry(queue=queues[0]).get_job_ids()
+    assert job_id == f"escalate-{case.id}-1"
+    escalation_round(queues, run_jobs)
+    reminders = to(standin, CONTROL_ROOM[0])
+    assert len(reminders) == 2 and "reminder 1" in reminders[1]["body"]
+    assert cases.get(r, case.id).repeats == 1
+
+    post_signed(client, "/sms", inbound_form(f"ack {case.id.lower()}", texter=CONTROL_ROOM[1], to=RELAY_LINE))
+    run_jobs()
+    assert cases.get(r, case.id).state == cases.ACKNOWLEDGED
+    assert "acknowledged" in to(standin, CONTROL_ROOM[1])[-1]["body"]
+    before = len(standin.messages)
+    escalation_round(queues, run_jobs)  # the pending reminder runs, sees the ACK and stops
+    assert len(standin.messages) == before
+    assert escalation_round(queues, run_jobs) == 0  # and schedules nothing more
+
+
+def test_second_tier_after_configured_repeats(client, r, queues, run_jobs, standin):
+    relay_text(client, "please come")
+    run_jobs()
+    for _ in range(2):  # RELAY_ESCALATE_TIERS_AFTER defaults to 2 repeats
+        escalation_round(queues, run_jobs)
+    assert to(standin, SUPERVISOR) == []
+    escalation_round(queues, run_jobs)
+    (alert,) = to(standin, SUPERVISOR)
+    assert "UNACKNOWLEDGED" in alert["body"] and TEXTER in alert["body"]
+    assert len(to(standin, CONTROL_ROOM[0])) == 4
+    assert cases.get(r, only_case(r).id).tier2_alerted_at is not None
+
+
+def test_follow_up_threads_into_the_open_case(client, r, queues, run_jobs, standin):
+    relay_text(client, "first message")
+    relay_text(client, "second message")
+    case = only_case(r)
+    assert case.inbound_texts() == ["first message", "second message"]
+    run_jobs()
+    forwards = to(standin, CONTROL_ROOM[0])
+    assert len(forwards) == 2 and "follow-up" in forwards[1]["body"] and f"Case {case.id}" in forwards[1]["body"]
+    acks = to(standin, TEXTER)
+    assert len(acks) == 2 and case.id in acks[1]["body"]
+    assert len(ScheduledJobRegistry(queue=queues[0]).get_job_ids()) == 1  # one escalation chain per case
+
+
+def test_control_room_reply_reaches_the_texter(client, r, run_jobs, standin):
+    relay_text(client, "are you there")
+    case = only_case(r)
+    post_signed(client, "/sms", inbound_form(f"R {case.id} Officers are on their way. Stay inside.",
+                                             texter=CONTROL_ROOM[0], to=RELAY_LINE))
+    run_jobs()
+    texts_to_texter = [m["body"] for m in to(standin, TEXTER)]
+    assert "Officers are on their way. Stay inside." in texts_to_texter
+    assert all(m["from"] == RELAY_LINE for m in to(standin, TEXTER))
+    stored = cases.get(r, case.id)
+    assert stored.messages[-1]["direction"] == "out"
+    assert stored.messages[-1]["text"] == "Officers are on their way. Stay inside."
+    assert stored.state == cases.ACKNOWLEDGED  # replying is acknowledging
+    assert f"Sent to case {case.id}" in to(standin, CONTROL_ROOM[0])[-1]["body"]
+
+
+def test_close_and_a_new_text_opens_a_new_case(client, r, run_jobs, standin, settings_env):
+    relay_text(client, "first")
+    case = only_case(r)
+    post_signed(client, "/sms", inbound_form(f"CLOSE {case.id}", texter=CONTROL_ROOM[0], to=RELAY_LINE))
+    run_jobs()
+    assert cases.get(r, case.id).state == cases.CLOSED
+    assert cases.open_cases(r) == []
+    ttl = r.ttl(cases.case_key(case.id))
+    assert 29 * 86400 < ttl <= 30 * 86400  # RETENTION_DAYS after closing
+    relay_text(client, "again")
+    assert only_case(r).id != case.id
+
+
+@pytest.mark.parametrize("command", ["ACK {id}", "CLOSE {id}", "R {id} hello"])
+def test_commands_from_unknown_numbers_are_ignored_and_logged(client, r, run_jobs, standin, command, caplog):
+    relay_text(client, "need help", texter=TEXTER)
+    case = only_case(r)
+    with caplog.at_level(logging.WARNING, logger="signpost"):
+        relay_text(client, command.format(id=case.id), texter=OTHER_TEXTER)
+    assert cases.get(r, case.id).state == cases.NEW
+    assert any("not in the control room" in rec.getMessage() for rec in caplog.records)
+    run_jobs()
+    assert not any(m["body"] == "hello" for m in to(standin, TEXTER))
+
+
+@pytest.mark.parametrize("body", ["ACK ZZZZ", "R ZZZZ hi", "CLOSE ZZZZ", "what?"])
+def test_bad_commands_get_a_clear_answer(client, r, run_jobs, standin, body):
+    post_signed(client, "/sms", inbound_form(body, texter=CONTROL_ROOM[0], to=RELAY_LINE))
+    run_jobs()
+    (answer,) = to(standin, CONTROL_ROOM[0])
+    assert "No open case ZZZZ" in answer["body"] or "Not sent" in answer["body"] or "Use:" in answer["body"]
+    assert cases.open_cases(r) == []
+
+
+def test_relay_is_served_before_a_keyword_backlog(client, r, queues, standin):
+    backlog = Queue(queues[2].name, connection=r)
+    with r.pipeline(transaction=False) as p:
+        for i in range(1000):
+            enqueue_send(backlog, f"+4474000{i:05d}", "82228", "routine reply", f"backlog-{i}", pipeline=p)
+        p.execute()
+    assert backlog.count == 1000
+    relay_text(client, "urgent help")
+    SimpleWorker(queues, connection=r).work(burst=True, max_jobs=3)
+    first = standin.messages[:3]
+    assert {m["to"] for m in first} == {TEXTER, *CONTROL_ROOM}
+    assert backlog.count == 1000
+
+
+def test_forward_failure_is_never_silent(client, r, queues, run_jobs, standin):
+    standin.fail_to(CONTROL_ROOM[0], status=500, code=20500)
+    relay_text(client, "please help me")
+    case = only_case(r)
+    run_jobs()
+    for _ in range(10):
+        # Retries of the failing forward; keep the escalation reminders out of the way.
+        for job_id in ScheduledJobRegistry(queue=queues[0]).get_job_ids():
+            if job_id.startswith("escalate-"):
+                ScheduledJobRegistry(queue=queues[0]).remove(job_id)
+        if not release_scheduled(queues):
+            break
+        run_jobs()
+    (alert,) = to(standin, SUPERVISOR)
+    assert "RELAY FAILURE" in alert["body"] and case.id in alert["body"] and TEXTER in alert["body"]
+    told = [m["body"] for m in to(standin, TEXTER)]
+    assert any("999" in body and "999bsl.co.uk" in body and "could not" in body for body in told)
+    assert cases.get(r, case.id).forward_failed_at is not None
+    assert len(to(standin, CONTROL_ROOM[1])) == 1  # the other control-room number still got it
+
+
+def test_stop_on_the_relay_line_is_an_opt_out_not_a_case(client, r, run_jobs, standin):
+    relay_text(client, "STOP")
+    assert cases.open_cases(r) == []
+    assert store.is_opted_out(r, RELAY_LINE, TEXTER)
+
+
+def test_help_on_the_relay_line_reaches_the_control_room(client, r, run_jobs, standin):
+    relay_text(client, "HELP")
+    assert only_case(r).inbound_texts() == ["HELP"]
+    run_jobs()
+    assert len(to(standin, CONTROL_ROOM[0])) == 1
+
+
+@pytest.mark.parametrize("word", ["yes", "END", "stop"])
+def test_one_word_answers_in_an_open_case_reach_the_control_room(client, r, run_jobs, standin, word):
+    relay_text(client, "he is back")
+    relay_text(client, word)
+    assert only_case(r).inbound_texts() == ["he is back", word]
+    run_jobs()
+    assert any(word in m["body"] for m in to(standin, CONTROL_ROOM[0])[1:])
+
+
+def test_opted_out_texter_still_reaches_the_control_room(client, r, run_jobs, standin):
+    store.record_optout(r, RELAY_LINE, TEXTER, reason="test")
+    relay_text(client, "he is here now")
+    run_jobs()
+    assert only_case(r).inbound_texts() == ["he is here now"]
+    assert len(to(standin, CONTROL_ROOM[0])) == 1
+
+
+def test_redis_down_relay_text_is_forwarded_by_twilio_inline(settings_env):
+    app = create_app({"REDIS_URL": "redis://127.0.0.1:1/0", "REDIS_TIMEOUT": 0.5})
+    response = post_signed(app.test_client(), "/sms", inbound_form("help me please", to=RELAY_LINE))
+    assert response.status_code == 200
+    messages = ET.fromstring(response.data).findall("Message")
+    to_texter = [m for m in messages if m.get("to") is None]
+    assert len(to_texter) == 1 and "999bsl.co.uk" in to_texter[0].text
+    forwarded = {m.get("to") for m in messages if m.get("to")}
+    assert forwarded == {*CONTROL_ROOM, SUPERVISOR}
+    assert all("help me please" in m.text and TEXTER in m.text for m in messages if m.get("to"))
+
+
+def test_ack_and_forward_leave_within_5_seconds(settings_env, r, standin):
+    """A real worker process, idle, and the webhook: the texter's ack and the forwards reach Twilio fast."""
+    env = dict(os.environ)
+    worker = subprocess.Popen([sys.executable, "-m", "workers", "--concurrency", "1"], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while not r.smembers("rq:workers") and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert r.smembers("rq:workers"), "worker did not start"
+        client = create_app().test_client()
+        started = time.monotonic()
+        relay_text(client, "I need the police")
+        standin.wait_for(1 + len(CONTROL_ROOM), timeout=5)
+        elapsed = time.monotonic() - started
+        assert elapsed < 5
+        assert {m["to"] for m in standin.messages} == {TEXTER, *CONTROL_ROOM}
+    finally:
+        worker.terminate()
+        worker.wait(15)
+
+
+# Danger phrases on keyword numbers
+
+
+def test_danger_phrase_with_keyword(settings_env, monkeypatch, r, queues, run_jobs, standin):
+    monkeypatch.setenv("ALERT_TO", "+447400000077")
+    client = create_app().test_client()
+    post_signed(client, "/sms", inbound_form("DVS he's outside my house"))
+    assert Queue(URGENT, connection=r).count == 2  # the reply and the staff alert, ahead of routine
+    run_jobs()
+    (reply,) = to(standin, TEXTER)
+    assert reply["body"].startswith("If you are in danger, call 999")
+    assert "07800 002414" in reply["body"] and "999bsl.co.uk" in reply["body"]
+    assert "0800 612 6505" in reply["body"]  # then the DVS reply
+    assert reply["body"].index("999bsl.co.uk") < reply["body"].index("0800 612 6505")
+    (alert,) = to(standin, "+447400000077")
+    assert TEXTER in alert["body"] and "82228" in alert["body"] and "he's outside my house" in alert["body"]
+
+
+def test_danger_phrase_without_keyword(settings_env, monkeypatch, r, run_jobs, standin):
+    monkeypatch.setenv("ALERT_TO", "+447400000077,+447400000078")
+    client = create_app().test_client()
+    post_signed(client, "/sms", inbound_form("please help me he has a knife"))
+    run_jobs()
+    (reply,) = to(standin, TEXTER)
+    assert reply["body"].startswith("If you are in danger, call 999")
+    assert "999bsl.co.uk" in reply["body"]
+    assert len(to(standin, "+447400000077")) == len(to(standin, "+447400000078")) == 1
+
+
+def test_danger_without_alert_numbers_still_answers(client, r, run_jobs, standin):
+    post_signed(client, "/sms", inbound_form("stalking he is following me"))
+    run_jobs()
+    (reply,) = standin.messages
+    assert reply["body"].startswith("If you are in danger, call 999") and "0808 802 0300" in reply["body"]
+
+
+def test_danger_alert_inline_when_redis_down(settings_env, monkeypatch):
+    monkeypatch.setenv("ALERT_TO", "+447400000077")
+    app = create_app({"REDIS_URL": "redis://127.0.0.1:1/0", "REDIS_TIMEOUT": 0.5})
+    response = post_signed(app.test_client(), "/sms", inbound_form("knife"))
+    messages = ET.fromstring(response.data).findall("Message")
+    assert [m.get("to") for m in messages] == [None, "+447400000077"]
