@@ -37,7 +37,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from os import PathLike
 from types import MappingProxyType
@@ -63,7 +63,7 @@ _ONE_WORD = re.compile(r"^[^\W_]+$")
 # Digit groups separated by single spaces or hyphens, not glued to letters ("999bsl.co.uk" is no number).
 _DIGIT_RUN = re.compile(r"(?<![\w.@/+])\+?\(?\d[\d()]*(?:[ -]\(?\d[\d()]*)*(?![\w@])")
 _NUMBER_PUNCTUATION = re.compile(r"[\s\-().]")
-_999 = re.compile(r"(?<!\d)999(?!\d)")
+_999 = re.compile(r"\b999\b")  # not 999bsl.co.uk
 _INT, _FLOAT, _BOOL = "tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:bool"
 
 
@@ -169,9 +169,9 @@ class KeywordBook:
     danger_reply: Texts
     warnings: tuple[Problem, ...]
     source: str
-    source_text: str
-    _number_forms: Mapping[str, str]  # spellings of our numbers -> key in `numbers`
-    _danger: re.Pattern[str] | None
+    source_text: str = field(repr=False)
+    _number_forms: Mapping[str, str] = field(repr=False)  # spellings of our numbers -> key in `numbers`
+    _danger: re.Pattern[str] | None = field(repr=False)
 
     def number_config(self, to: str | None) -> NumberConfig:
         """The configuration of our number `to` (any usual spelling); unknown numbers get the default set."""
@@ -296,30 +296,31 @@ class _Reader:
 
     def mapping(
         self, node: Node, entry: str, required: Iterable[str] = (), optional: Iterable[str] = (), *,
-        any_keys: bool = False,
+        any_keys: bool = False, key: Node | None = None,
     ) -> dict[str, tuple[ScalarNode, Node]] | None:
-        """The fields of a mapping node, keyed by name; unknown, missing and duplicate fields refused."""
+        """Fields of a mapping node by name; unknown, duplicate and missing (reported at `key`) refused."""
         if not isinstance(node, MappingNode):
             self.refuse(node, entry, "must be a mapping (name: value lines)")
             return None
         required, optional = list(required), list(optional)
         allowed = required + optional
         fields: dict[str, tuple[ScalarNode, Node]] = {}
-        for key, value in node.value:
-            if not isinstance(key, ScalarNode) or not key.value.strip():
-                self.refuse(key, entry, "field names must be plain text")
+        for name_node, value in node.value:
+            if not isinstance(name_node, ScalarNode) or not name_node.value.strip():
+                self.refuse(name_node, entry, "field names must be plain text")
                 continue
-            name = key.value.strip()
+            name = name_node.value.strip()
             where = f"{entry}.{name}" if entry else name
             if name in fields:
-                self.refuse(key, where, f"duplicate field (first on line {_line(fields[name][0])})")
+                self.refuse(name_node, where, f"duplicate field (first on line {_line(fields[name][0])})")
             elif not any_keys and name not in allowed:
-                self.refuse(key, where, f"unknown field {name!r} (expected one of: {', '.join(allowed)})")
+                expected = ", ".join(allowed)
+                self.refuse(name_node, where, f"unknown field {name!r} (expected one of: {expected})")
             else:
-                fields[name] = (key, value)
+                fields[name] = (name_node, value)
         for name in required:
             if name not in fields:
-                self.refuse(node, entry, f"missing field {name!r}")
+                self.refuse(key or node, entry, f"missing field {name!r}")
         return fields
 
     def text(self, node: Node, entry: str) -> str | None:
@@ -404,8 +405,9 @@ class _Reader:
             self.refuse(node, entry, "must tell people in danger to call 999")
 
     def combined(self, node: Node, entry: str, preamble: str, text: str, what: str) -> None:
+        """Refuse a reply that is too long once the danger preamble goes in front (unless too long anyway)."""
         segments = sms.analyse(preamble + "\n\n" + text).segments
-        if segments > MAX_SEGMENTS:
+        if segments > MAX_SEGMENTS and sms.analyse(text).segments <= MAX_SEGMENTS:
             self.refuse(node, entry, f"{what} is {segments} SMS parts (max {MAX_SEGMENTS})")
 
 
@@ -423,23 +425,23 @@ def _set_language(reader: _Reader, fields: dict[str, tuple[ScalarNode, Node]], e
 _Followers = list[tuple[str, Node, str, str]]
 
 
-def _read_set(reader: _Reader, name: str, node: Node) -> tuple[KeywordSet, _Followers] | None:
+def _read_set(reader: _Reader, name: str, key: Node, node: Node) -> tuple[KeywordSet, _Followers] | None:
     entry = f"sets.{name}"
     fields = reader.mapping(
         node, entry, required=("keywords", "default", "help"),
-        optional=("language", "optout_reply", "optin_reply", "danger_footer"),
+        optional=("language", "optout_reply", "optin_reply", "danger_footer"), key=key,
     )
     if fields is None:
         return None
     language = _set_language(reader, fields, entry)
     texts: dict[str, dict[str, str]] = {}
     nodes: dict[str, dict[str, Node]] = {}
-    for field in ("default", "help", "optout_reply", "optin_reply", "danger_footer"):
-        if field in fields:
-            texts[field], nodes[field] = reader.texts(fields[field][1], f"{entry}.{field}", language)
-            for lang, text in texts[field].items():
-                reader.reply(nodes[field][lang], _at(entry, field, lang, language), text,
-                             needs_999=field in ("default", "help"))
+    for part in ("default", "help", "optout_reply", "optin_reply", "danger_footer"):
+        if part in fields:
+            texts[part], nodes[part] = reader.texts(fields[part][1], f"{entry}.{part}", language)
+            for lang, text in texts[part].items():
+                reader.reply(nodes[part][lang], _at(entry, part, lang, language), text,
+                             needs_999=part in ("default", "help"))
 
     keywords: dict[str, Keyword] = {}
     lookup: dict[str, WordEntry] = {}
@@ -467,7 +469,7 @@ def _read_set(reader: _Reader, name: str, node: Node) -> tuple[KeywordSet, _Foll
     for kname, (key, value) in (keyword_fields or {}).items():
         where = f"{entry}.keywords.{kname}"
         claim(kname, key, where, kname, language, "exact")
-        kfields = reader.mapping(value, where, required=("reply",), optional=("aliases",))
+        kfields = reader.mapping(value, where, required=("reply",), optional=("aliases",), key=key)
         if kfields is None:
             continue
         replies, rnodes = ({}, {})
@@ -538,9 +540,9 @@ def _warn_close_words(reader: _Reader, entry: str, lookup: Mapping[str, WordEntr
 
 
 def _read_danger(
-    reader: _Reader, node: Node, languages: Iterable[str], default_language: str
+    reader: _Reader, key: Node, node: Node, languages: Iterable[str], default_language: str
 ) -> tuple[list[DangerPhrase], dict[str, str], dict[str, Node]]:
-    fields = reader.mapping(node, "danger", required=("phrases", "reply"))
+    fields = reader.mapping(node, "danger", required=("phrases", "reply"), key=key)
     if fields is None:
         return [], {}, {}
     phrases: list[DangerPhrase] = []
@@ -602,10 +604,11 @@ def _read_number(
     else:
         hint = ""
         canonical = _canonical_number(_NUMBER_PUNCTUATION.sub("", raw))
-        hint = f"; write it as {canonical!r}" if canonical.startswith("+") else ""
+        hint = f"; write it as {canonical!r}" if canonical.startswith("+") and canonical != raw else ""
         reader.refuse(key_node, entry, f"{raw!r} is not a short code (3-8 digits) or E.164 number{hint}")
         return None
-    fields = reader.mapping(node, entry, optional=("set", "kind", "rate_per_second", "relay", "relay_ack"))
+    fields = reader.mapping(node, entry, optional=("set", "kind", "rate_per_second", "relay", "relay_ack"),
+                            key=key_node)
     if fields is None:
         return None
     set_name = default_set
@@ -630,16 +633,20 @@ def _read_number(
         else:
             rate = float(yaml.safe_load(rnode.value))
             if not 0 < rate <= 1000:
-                reader.refuse(rnode, f"{entry}.rate_per_second", f"{rnode.value} is not between 0 and 1000")
-    relay = False
+                reason = f"{rnode.value} must be more than 0 and at most 1000"
+                reader.refuse(rnode, f"{entry}.rate_per_second", reason)
+    relay: bool | None = False
     if "relay" in fields:
         rnode = fields["relay"][1]
         if not (isinstance(rnode, ScalarNode) and rnode.tag == _BOOL):
             reader.refuse(rnode, f"{entry}.relay", "must be true or false")
+            relay = None  # unknown: relay_ack can be neither required nor refused
         else:
             relay = bool(yaml.safe_load(rnode.value))
     ack: dict[str, str] = {}
-    if "relay_ack" in fields:
+    if relay is None:
+        pass
+    elif "relay_ack" in fields:
         if not relay:
             reader.refuse(fields["relay_ack"][0], f"{entry}.relay_ack", "only for numbers with relay: true")
         else:
@@ -648,8 +655,8 @@ def _read_number(
             for lang, text in ack.items():
                 reader.reply(nodes[lang], _at(entry, "relay_ack", lang, set_language), text, needs_999=True)
     elif relay:
-        reader.refuse(node, entry, "missing field 'relay_ack' (the text sent back on a relay line)")
-    return NumberConfig(number, set_name, kind, rate, relay, _freeze(ack))
+        reader.refuse(key_node, entry, "missing field 'relay_ack' (the text sent back on a relay line)")
+    return NumberConfig(number, set_name, kind, rate, bool(relay), _freeze(ack))
 
 
 def _number_forms(key: str) -> set[str]:
@@ -707,8 +714,8 @@ def parse_book(text: str, source: str = "keywords.yaml") -> KeywordBook:
         set_fields = reader.mapping(fields["sets"][1], "sets", any_keys=True)
         if set_fields is not None and not set_fields:
             reader.refuse(fields["sets"][1], "sets", "needs at least one set")
-        for name, (_, node) in (set_fields or {}).items():
-            read = _read_set(reader, name, node)
+        for name, (key, node) in (set_fields or {}).items():
+            read = _read_set(reader, name, key, node)
             if read is not None:
                 sets[name], followers[name] = read
 
@@ -724,12 +731,12 @@ def parse_book(text: str, source: str = "keywords.yaml") -> KeywordBook:
     phrases: list[DangerPhrase] = []
     danger_reply: dict[str, str] = {}
     if "danger" in fields:
-        phrases, danger_reply, _ = _read_danger(reader, fields["danger"][1], languages, default_language)
+        phrases, danger_reply, _ = _read_danger(reader, *fields["danger"], languages, default_language)
     if danger_reply:
         for name, kset in sets.items():
-            for place, node, language, text in followers[name]:
+            for place, node, language, reply in followers[name]:
                 preamble = danger_reply.get(language) or danger_reply.get(kset.language, "")
-                reader.combined(node, place, preamble, text, "with the danger preamble this reply")
+                reader.combined(node, place, preamble, reply, "with the danger preamble this reply")
 
     numbers: dict[str, NumberConfig] = {}
     forms: dict[str, str] = {}
@@ -746,6 +753,8 @@ def parse_book(text: str, source: str = "keywords.yaml") -> KeywordBook:
             for form in _number_forms(config.number):
                 forms[form] = config.number
 
+    reader.problems.sort(key=lambda p: p.line or 0)
+    reader.warnings.sort(key=lambda p: p.line or 0)
     if reader.problems:
         raise KeywordFileError(reader.problems, reader.warnings)
     return KeywordBook(
