@@ -78,10 +78,14 @@ def receive_sms() -> Response:
     ctx = inbound.Context(sp.redis, sp.queues, current_app.config, sp.book)
     try:
         outcome = inbound.handle(ctx, msg, decision)
-    except redis.RedisError as exc:
+    except Exception as exc:
         # Degraded, never silent: the texter still gets their answer, straight back in the TwiML.
-        log.error("redis unavailable (%s); answering inline %s decision=%s",
-                  type(exc).__name__, inbound.describe(msg), decision.kind)
+        if isinstance(exc, redis.RedisError):
+            log.error("redis unavailable (%s); answering inline %s decision=%s",
+                      type(exc).__name__, inbound.describe(msg), decision.kind)
+        else:
+            log.exception("inbound handling failed; answering inline %s decision=%s",
+                          inbound.describe(msg), decision.kind)
         return twiml(inbound.inline_messages(current_app.config, sp.book, msg, decision))
     log.info(
         "inbound %s decision=%s keyword=%s match=%s danger=%s action=%s queue=%s ms=%.1f",

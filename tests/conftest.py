@@ -31,13 +31,30 @@ SUPERVISOR = "+447400000009"
 
 
 def scratch_redis_url() -> str:
-    """The Redis database tests may flush: TEST_REDIS_URL, else database 15 of the local server."""
+    """The Redis server tests use: TEST_REDIS_URL, else the local server; its database number is a preference."""
     return os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
-@pytest.fixture
-def redis_url() -> str:
-    return scratch_redis_url()
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A scratch database of its own for this test run, so runs side by side never flush each other's data.
+
+    Databases are claimed with a lock key in database 0 (never flushed by tests), preferred one first.
+    """
+    base = urlparse(scratch_redis_url())
+    preferred = int(base.path.lstrip("/") or 15)
+    server = base._replace(path="").geturl()
+    locks = redis.Redis.from_url(server + "/0")
+    token = f"{os.getpid()}-{uuid.uuid4().hex}"
+    for db in [preferred, *range(15, 0, -1)]:
+        if locks.set(f"signpost:test-db-lock:{db}", token, nx=True, ex=3600):
+            break
+    else:
+        pytest.fail(f"no free scratch database on {server}")
+    yield f"{server}/{db}"
+    if locks.get(f"signpost:test-db-lock:{db}") == token.encode():
+        locks.delete(f"signpost:test-db-lock:{db}")
+    locks.close()
 
 
 @pytest.fixture

@@ -189,3 +189,17 @@ def test_development_without_credentials_uses_outbox(monkeypatch, r, redis_url, 
     assert sent["to"] == TEXTER
     assert "0800 612 6505" in sent["body"]
     assert standin.requests == []
+
+
+def test_worker_logs_hold_no_full_number_and_no_body(client, run_jobs, standin, caplog):
+    import logging
+
+    standin.fail_to(TEXTER, status=400, code=21211, message=f"The 'To' number {TEXTER} is not a valid phone number.")
+    with caplog.at_level(logging.DEBUG):
+        text(client, "DVS")
+        run_jobs()
+    info_and_up = "\n".join(rec.getMessage() for rec in caplog.records if rec.levelno >= logging.INFO)
+    everything = "\n".join(rec.getMessage() + (rec.exc_text or "") for rec in caplog.records)
+    assert TEXTER not in everything
+    assert "Derbyshire Victim Services" not in info_and_up
+    assert "21211" in everything

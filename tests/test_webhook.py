@@ -195,3 +195,19 @@ def test_unsigned_status_callback_is_refused(client, r):
     response = client.post("/sms/status", data={"MessageSid": "SM" + "a" * 32, "MessageStatus": "sent"},
                            base_url=PUBLIC_URL)
     assert response.status_code == 403
+
+
+def test_unexpected_failure_still_answers_inline_and_never_500(client, r, monkeypatch, caplog):
+    from gateway import inbound
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("bug")
+
+    monkeypatch.setitem(inbound.HANDLERS, "keyword", broken)
+    with caplog.at_level(logging.ERROR, logger="signpost"):
+        response = post_signed(client, "/sms", inbound_form("DVS"))
+    assert response.status_code == 200
+    (text,) = messages_in(response)
+    assert "0800 612 6505" in text
+    assert any("answering inline" in rec.getMessage() for rec in caplog.records)
+    assert r.keys("signpost:seen:*") == []  # not marked seen: Twilio's retry would be handled afresh
