@@ -176,6 +176,7 @@ def close(r: redis.Redis, case_id: str, by: str, retention_days: int, now: float
         p.expire(messages_key(case.id), ttl)
         p.execute()
     case.state = CLOSED
+    purge_expired(r)
     return case
 
 
@@ -193,7 +194,12 @@ def open_cases(r: redis.Redis) -> list[Case]:
 
 def purge_expired(r: redis.Redis) -> int:
     """Drop index entries whose case has expired; returns how many."""
-    gone = [i for i in r.zrange(ALL_INDEX, 0, -1) if not r.exists(case_key(i.decode()))]
+    ids = r.zrange(ALL_INDEX, 0, -1)
+    with r.pipeline(transaction=False) as p:
+        for case_id in ids:
+            p.exists(case_key(case_id.decode()))
+        found = p.execute()
+    gone = [case_id for case_id, exists in zip(ids, found, strict=True) if not exists]
     if gone:
         r.zrem(ALL_INDEX, *gone)
     return len(gone)

@@ -322,3 +322,12 @@ def test_danger_alert_inline_when_redis_down(settings_env, monkeypatch):
     response = post_signed(app.test_client(), "/sms", inbound_form("knife"))
     messages = ET.fromstring(response.data).findall("Message")
     assert [m.get("to") for m in messages] == [None, "+447400000077"]
+
+
+def test_expired_cases_leave_the_index(client, r, run_jobs):
+    relay_text(client, "old case")
+    case = only_case(r)
+    cases.close(r, case.id, "test", retention_days=30)
+    r.delete(cases.case_key(case.id), cases.messages_key(case.id))  # as if RETENTION_DAYS had passed
+    assert cases.purge_expired(r) == 1
+    assert r.zcard(cases.ALL_INDEX) == 0
