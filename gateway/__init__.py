@@ -36,11 +36,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         raise config.ConfigError(f"RELAY_FORWARD_TO is not set; {settings['KEYWORDS_FILE']} marks relay line {lines}")
     app.extensions["signpost"] = Signpost(redis=connection, queues=make_queues(connection), book=book)
 
-    from gateway import cli, health, webhook
+    from gateway import cli, console, health, webhook
 
     app.register_blueprint(webhook.bp)
     app.register_blueprint(health.bp)
     cli.register(app)
+    console.init_app(app)
 
     if not settings["TWILIO_AUTH_TOKEN"]:
         logging.getLogger("signpost").warning(

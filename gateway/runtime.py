@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import redis
 from flask import current_app
 from rq import Queue
 
 from gateway.keywordbook import KeywordBook
+from gateway.versions import LiveBook
 
 
-@dataclass
 class Signpost:
-    """Per-app handles made by the factory."""
+    """Per-app handles made by the factory; `book` is the live published version (see gateway.versions)."""
 
-    redis: redis.Redis
-    queues: dict[str, Queue]
-    book: KeywordBook
+    def __init__(self, redis: redis.Redis, queues: dict[str, Queue], book: KeywordBook) -> None:
+        self.redis = redis
+        self.queues = queues
+        self.live = LiveBook(redis, book)
+
+    @property
+    def book(self) -> KeywordBook:
+        """The keywords in service: re-read within a second of a publish, from any process."""
+        return self.live.get()
 
 
 def signpost() -> Signpost:

@@ -11,7 +11,7 @@ import redis
 from flask import Blueprint, Response, current_app, request
 from twilio.twiml.messaging_response import MessagingResponse
 
-from gateway import engine, inbound, store
+from gateway import engine, inbound, msglog, store
 from gateway.runtime import signpost
 from gateway.security import twilio_signed
 
@@ -92,6 +92,9 @@ def receive_sms() -> Response:
         inbound.describe(msg), decision.kind, decision.keyword, decision.match, decision.danger,
         outcome.action, outcome.queue, (time.perf_counter() - started) * 1000,
     )
+    if outcome.action != "duplicate":
+        msglog.record_inbound(sp.redis, current_app.config, msg.message_sid, msg.texter, msg.ours, len(msg.body),
+                              decision.kind, decision.keyword, outcome.action)
     return twiml()
 
 
@@ -115,5 +118,6 @@ def receive_status() -> tuple[str, int]:
     except redis.RedisError as exc:
         log.error("redis unavailable (%s); status %s for %s not recorded", type(exc).__name__, status, sid)
         return "", 503
+    msglog.record_status(signpost().redis, current_app.config, sid, status, error_code)
     log.info("status sid=%s status=%s error=%s", sid, status, error_code)
     return "", 204

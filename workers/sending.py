@@ -9,7 +9,7 @@ import redis
 from rq import get_current_job
 from twilio.base.exceptions import TwilioRestException
 
-from gateway import config, store
+from gateway import config, msglog, store
 from gateway.privacy import mask, scrub
 from workers.twilio_client import twilio_client
 
@@ -53,6 +53,7 @@ def send_sms(to: str, from_: str, body: str, ref: str) -> str:
     r = _connection()
     if not config.twilio_configured(settings):
         store.push_outbox(r, {"to": to, "from": from_, "body": body, "ref": ref, "at": time.time()})
+        msglog.record_outbound(r, settings, "outbox", to, from_, len(body), ref, "outbox")
         print(f"[outbox] to={mask(to)} from={from_} ref={ref}\n{body}\n", flush=True)
         return "outbox"
 
@@ -76,5 +77,6 @@ def send_sms(to: str, from_: str, body: str, ref: str) -> str:
         raise SendError(exc.status, exc.code, ref, exc.msg) from None
     ttl = settings["RETENTION_DAYS"] * 24 * 3600
     store.record_status(r, message.sid, {"status": message.status, "ref": ref, "at": time.time()}, ttl)
+    msglog.record_outbound(r, settings, message.sid, to, from_, len(body), ref, message.status)
     log.info("sent ref=%s sid=%s to=%s segments=%s", ref, message.sid, mask(to), message.num_segments)
     return message.sid

@@ -1,0 +1,56 @@
+"""Admin pages: users (create, disable, enable) and the audit log."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+
+from gateway.console import audit, bp, users
+from gateway.console.auth import client_addr, role_required
+from gateway.runtime import signpost
+
+
+@bp.get("/users")
+@role_required("admin")
+def users_page() -> ResponseReturnValue:
+    return render_template("users.html", users=users.all_users(signpost().redis), roles=users.ROLES,
+                           min_password=users.MIN_PASSWORD)
+
+
+@bp.post("/users")
+@role_required("admin")
+def users_create() -> ResponseReturnValue:
+    r = signpost().redis
+    try:
+        user = users.create(r, request.form.get("name", ""), request.form.get("role", ""),
+                            request.form.get("password", ""))
+    except users.UserError as exc:
+        flash(f"Not created: {exc}", "error")
+        return render_template("users.html", users=users.all_users(r), roles=users.ROLES,
+                               min_password=users.MIN_PASSWORD, form=request.form), 400
+    audit.record(r, current_user.name, "user-created", f"{user.name} role={user.role}", client_addr())
+    flash(f"Created {user.name} ({user.role}).", "info")
+    return redirect(url_for("console.users_page"))
+
+
+@bp.post("/users/<name>/<any(disable, enable):action>")
+@role_required("admin")
+def users_toggle(name: str, action: str) -> ResponseReturnValue:
+    r = signpost().redis
+    if name == current_user.name and action == "disable":
+        flash("You cannot disable yourself.", "error")
+        return redirect(url_for("console.users_page"))
+    user = users.set_disabled(r, name, action == "disable")
+    if user is None:
+        flash(f"No user {name}.", "error")
+    else:
+        audit.record(r, current_user.name, f"user-{action}d", user.name, client_addr())
+        flash(f"{user.name} {action}d.", "info")
+    return redirect(url_for("console.users_page"))
+
+
+@bp.get("/audit")
+@role_required("admin")
+def audit_page() -> ResponseReturnValue:
+    return render_template("audit.html", entries=audit.recent(signpost().redis, 300))

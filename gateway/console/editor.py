@@ -1,0 +1,433 @@
+"""The keyword editor: every edit goes into the draft, checked by the same rules as `keywords check`.
+
+An edit loads the working YAML (the draft, else the live version), changes the structure, dumps it and parses
+the result with `parse_book`. A refused edit is not saved; each problem is shown on the form field whose
+entry it names (the rest at the top of the form). So the draft is always a valid keywords file.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable
+from typing import Any
+
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+
+from gateway import sms, versions
+from gateway.console import audit, bp
+from gateway.console.auth import client_addr, role_required, who
+from gateway.keywordbook import KeywordBook, KeywordFileError, Problem, bad_phone_numbers, parse_book
+from gateway.runtime import signpost
+
+Fields = dict[str, tuple[str, bool]]  # form field -> (entry in the file, exact match only)
+SET_TEXTS = (
+    ("default", "Default reply (texts that match no keyword)", True),
+    ("help", "Help reply (HELP or INFO on its own)", True),
+    ("optout_reply", "Opt-out confirmation (after STOP)", False),
+    ("optin_reply", "Opt-in confirmation (after START)", False),
+    ("danger_footer", "Danger footer (after the danger reply when no keyword matched)", False),
+)
+_WORDS = re.compile(r"[\s,;]+")
+
+
+def bootstrap_text() -> str:
+    return signpost().live.bootstrap.source_text
+
+
+def working() -> tuple[str, int | None, bool]:
+    """(text, base version, is a draft) that edits apply to."""
+    r = signpost().redis
+    draft = versions.get_draft(r)
+    if draft is not None:
+        return draft.text, draft.base, True
+    number, text = versions.live_text(r, bootstrap_text())
+    return text, number, False
+
+
+def working_book() -> tuple[KeywordBook, int | None, bool]:
+    text, base, is_draft = working()
+    return parse_book(text, "draft" if is_draft else "live"), base, is_draft
+
+
+def clean(text: str | None) -> str:
+    """Form text as stored: Windows line ends and trailing spaces dropped, trimmed."""
+    lines = (text or "").replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return "\n".join(line.rstrip() for line in lines).strip()
+
+
+def words(text: str | None) -> list[str]:
+    return [w for w in _WORDS.split(text or "") if w]
+
+
+def texts_of(value: Any, language: str) -> dict[str, str]:
+    """TEXT from the file as {language: text}."""
+    if isinstance(value, dict):
+        return {str(k): str(v) for k, v in value.items()}
+    return {} if value is None else {language: str(value)}
+
+
+def texts_value(texts: dict[str, str], language: str) -> Any:
+    """{language: text} back to TEXT: a plain string when only the set's language is given."""
+    given = {k: v for k, v in texts.items() if v}
+    if not given:
+        return None
+    if set(given) == {language}:
+        return given[language]
+    return {language: given.get(language, ""), **{k: v for k, v in given.items() if k != language}}
+
+
+def set_languages(kset: dict[str, Any]) -> list[str]:
+    """The set's language first, then every other language used anywhere in the set."""
+    main = str(kset.get("language") or "en")
+    found: set[str] = set()
+
+    def walk(value: Any, key: str = "") -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                if key in ("reply", "aliases", "default", "help", "optout_reply", "optin_reply", "danger_footer"):
+                    found.add(str(k))
+                walk(v, str(k))
+
+    walk(kset)
+    return [main] + sorted(found - {main})
+
+
+def assign(problems: list[Problem], fields: Fields) -> tuple[dict[str, list[str]], list[str]]:
+    """Each problem on the form field whose entry it names (the most specific), others in the general list."""
+    errors: dict[str, list[str]] = {}
+    general: list[str] = []
+    for problem in problems:
+        best: str | None = None
+        for name, (entry, exact) in fields.items():
+            hit = problem.entry == entry or (not exact and problem.entry.startswith((entry + ".", entry + "[")))
+            if hit and (best is None or len(entry) > len(fields[best][0])):
+                best = name
+        reason = problem.reason.removeprefix("refused: ")
+        if best is None:
+            general.append(f"{problem.entry}: {reason}" if problem.entry else reason)
+        else:
+            errors.setdefault(best, []).append(reason)
+    return errors, general
+
+
+def save(mutate: Callable[[dict[str, Any]], None], fields: Fields, action: str
+         ) -> tuple[bool, dict[str, list[str]], list[str], list[Problem]]:
+    """Apply `mutate` to the working text and save it as the draft if it passes every check."""
+    r = signpost().redis
+    text, base, _ = working()
+    data = versions.load_structure(text)
+    mutate(data)
+    new_text = versions.dump_structure(data, like=text)
+    try:
+        book = parse_book(new_text, "draft")
+    except KeywordFileError as exc:
+        errors, general = assign(exc.problems, fields)
+        return False, errors, general, []
+    versions.save_draft(r, new_text, base, who())
+    audit.record(r, current_user.name, "draft-edit", action, client_addr())
+    return True, {}, [], list(book.warnings)
+
+
+def _sms_summary(text: str) -> dict[str, Any]:
+    info = sms.analyse(text)
+    return {"chars": info.chars, "encoding": info.encoding, "segments": info.segments}
+
+
+# --- pages ---------------------------------------------------------------------------------------------------
+
+@bp.get("/keywords")
+@role_required("editor")
+def keywords() -> ResponseReturnValue:
+    book, base, is_draft = working_book()
+    data = versions.load_structure(working()[0])
+    numbers = []
+    for number, cfg in book.numbers.items():
+        numbers.append({"number": number, "cfg": cfg,
+                        "ack": dict(cfg.relay_ack or {}),
+                        "ack_info": {k: _sms_summary(v) for k, v in (cfg.relay_ack or {}).items()}})
+    sets = []
+    for name, kset in book.sets.items():
+        raw = (data.get("sets") or {}).get(name) or {}
+        rows = []
+        for kw in kset.keywords.values():
+            rows.append({"name": kw.name, "aliases": {k: list(v) for k, v in kw.aliases.items()},
+                         "replies": dict(kw.replies),
+                         "info": {k: _sms_summary(v) for k, v in kw.replies.items()}})
+        served = [n for n, c in book.numbers.items() if c.set == name and not c.relay]
+        sets.append({"name": name, "language": kset.language, "languages": set_languages(raw), "rows": rows,
+                     "numbers": served, "is_default": name == book.default_set})
+    return render_template("keywords.html", numbers=numbers, sets=sets, is_draft=is_draft, base=base,
+                           live=versions.live_number(signpost().redis), warnings=book.warnings,
+                           danger=book.danger_phrases)
+
+
+def _set_or_404(data: dict[str, Any], set_name: str) -> dict[str, Any]:
+    kset = (data.get("sets") or {}).get(set_name)
+    if not isinstance(kset, dict):
+        abort(404)
+    return kset
+
+
+@bp.route("/sets/<set_name>/keywords/new", methods=["GET", "POST"], defaults={"name": None})
+@bp.route("/sets/<set_name>/keywords/<name>", methods=["GET", "POST"])
+@role_required("editor")
+def keyword(set_name: str, name: str | None) -> ResponseReturnValue:
+    text, _, _ = working()
+    data = versions.load_structure(text)
+    kset = _set_or_404(data, set_name)
+    language = str(kset.get("language") or "en")
+    languages = set_languages(kset)
+    keywords_ = kset.get("keywords") or {}
+    if name is not None and name not in keywords_:
+        abort(404)
+    current = keywords_.get(name) or {} if name else {}
+    if request.method == "GET":
+        values: dict[str, str] = {"name": name or ""}
+        for lang, reply in texts_of(current.get("reply"), language).items():
+            values[f"reply_{lang}"] = reply
+        aliases = current.get("aliases") or []
+        alias_map = aliases if isinstance(aliases, dict) else {language: aliases}
+        for lang, listed in alias_map.items():
+            values[f"aliases_{lang}"] = ", ".join(str(w) for w in listed or [])
+        return render_template("keyword.html", set_name=set_name, name=name, languages=languages, values=values,
+                               errors={}, general=[])
+
+    form = request.form
+    new_name = clean(form.get("name")).upper()
+    replies = {lang: clean(form.get(f"reply_{lang}")) for lang in languages}
+    alias_words = {lang: words(form.get(f"aliases_{lang}")) for lang in languages}
+    errors: dict[str, list[str]] = {}
+    if not new_name:
+        errors["name"] = ["a keyword is needed"]
+    elif name is None and new_name in keywords_:
+        errors["name"] = [f"{new_name} already exists in this set"]
+    if not replies.get(language):
+        errors.setdefault(f"reply_{language}", []).append("a reply is needed")
+    if errors:
+        return render_template("keyword.html", set_name=set_name, name=name, languages=languages,
+                               values=form, errors=errors, general=[]), 400
+
+    def mutate(doc: dict[str, Any]) -> None:
+        target = doc["sets"][set_name]
+        entry: dict[str, Any] = {}
+        non_empty = {k: v for k, v in alias_words.items() if v}
+        if non_empty:
+            entry["aliases"] = non_empty[language] if set(non_empty) == {language} else non_empty
+        entry["reply"] = texts_value(replies, language)
+        old = target.get("keywords") or {}
+        rebuilt: dict[str, Any] = {}
+        for key, value in old.items():
+            rebuilt[new_name if key == name else key] = entry if key == name else value
+        if name is None:
+            rebuilt[new_name] = entry
+        target["keywords"] = rebuilt
+
+    where = f"sets.{set_name}.keywords.{new_name}"
+    fields: Fields = {"name": (where, True)}
+    for lang in languages:
+        suffix = "" if lang == language else f".{lang}"
+        fields[f"reply_{lang}"] = (f"{where}.reply{suffix}", False)
+        fields[f"aliases_{lang}"] = (f"{where}.aliases{suffix}" if suffix else f"{where}.aliases", False)
+    ok, errors, general, warnings = save(mutate, fields, f"keyword {set_name}.{new_name}"
+                                         + ("" if name in (None, new_name) else f" (renamed from {name})"))
+    if not ok:
+        return render_template("keyword.html", set_name=set_name, name=name, languages=languages, values=form,
+                               errors=errors, general=general), 400
+    flash(f"{new_name} saved to the draft. Try it in the sandbox, then publish.", "info")
+    for warning in warnings:
+        if warning.entry.startswith(where):
+            flash(f"Warning: {warning.entry}: {warning.reason}", "warning")
+    return redirect(url_for("console.keywords") + f"#kw-{set_name}-{new_name}")
+
+
+@bp.post("/sets/<set_name>/keywords/<name>/delete")
+@role_required("editor")
+def keyword_delete(set_name: str, name: str) -> ResponseReturnValue:
+    text, _, _ = working()
+    kset = _set_or_404(versions.load_structure(text), set_name)
+    if name not in (kset.get("keywords") or {}):
+        abort(404)
+
+    def mutate(doc: dict[str, Any]) -> None:
+        doc["sets"][set_name]["keywords"].pop(name, None)
+
+    ok, _, general, _ = save(mutate, {}, f"deleted keyword {set_name}.{name}")
+    if ok:
+        flash(f"{name} deleted in the draft.", "info")
+    else:
+        flash(f"{name} cannot be deleted: " + "; ".join(general), "error")
+    return redirect(url_for("console.keywords"))
+
+
+def _text_form(title: str, template_fields: list[dict[str, Any]], values: Any, errors: dict, general: list,
+               action: str, status: int = 200) -> ResponseReturnValue:
+    return render_template("texts.html", title=title, fields=template_fields, values=values, errors=errors,
+                           general=general, action=action), status
+
+
+@bp.route("/sets/<set_name>/texts", methods=["GET", "POST"])
+@role_required("editor")
+def set_texts(set_name: str) -> ResponseReturnValue:
+    text, _, _ = working()
+    kset = _set_or_404(versions.load_structure(text), set_name)
+    language = str(kset.get("language") or "en")
+    languages = set_languages(kset)
+    shown = []
+    for field, label, required in SET_TEXTS:
+        for lang in languages:
+            shown.append({"name": f"{field}_{lang}", "label": f"{label}" + ("" if lang == language else f" [{lang}]"),
+                          "sms": True, "required": required and lang == language})
+    title = f"Fixed replies of set {set_name}"
+    action = url_for("console.set_texts", set_name=set_name)
+    if request.method == "GET":
+        values = {}
+        for field, _, _ in SET_TEXTS:
+            for lang, value in texts_of(kset.get(field), language).items():
+                values[f"{field}_{lang}"] = value
+        return _text_form(title, shown, values, {}, [], action)
+    form = request.form
+    collected = {field: {lang: clean(form.get(f"{field}_{lang}")) for lang in languages}
+                 for field, _, _ in SET_TEXTS}
+
+    def mutate(doc: dict[str, Any]) -> None:
+        target = doc["sets"][set_name]
+        for field, _, required in SET_TEXTS:
+            value = texts_value(collected[field], language)
+            if value is None and not required:
+                target.pop(field, None)
+            else:
+                target[field] = "" if value is None else value
+
+    fields: Fields = {}
+    for field, _, _ in SET_TEXTS:
+        for lang in languages:
+            fields[f"{field}_{lang}"] = (f"sets.{set_name}.{field}" + ("" if lang == language else f".{lang}"),
+                                         lang != language)
+    ok, errors, general, _ = save(mutate, fields, f"fixed replies of set {set_name}")
+    if not ok:
+        return _text_form(title, shown, form, errors, general, action, 400)
+    flash(f"Fixed replies of {set_name} saved to the draft.", "info")
+    return redirect(url_for("console.keywords"))
+
+
+@bp.route("/danger", methods=["GET", "POST"])
+@role_required("editor")
+def danger() -> ResponseReturnValue:
+    text, _, _ = working()
+    data = versions.load_structure(text)
+    block = data.get("danger") or {}
+    phrases = block.get("phrases") or []
+    by_language = isinstance(phrases, dict)
+    phrase_langs = list(phrases) if by_language else [""]
+    reply = block.get("reply")
+    reply_langs = list(reply) if isinstance(reply, dict) else [""]
+    shown = [{"name": f"phrases_{lang}", "label": "Danger phrases, one per line" + (f" [{lang}]" if lang else ""),
+              "sms": False, "required": True, "rows": 12,
+              "hint": "Whole words; end with * to match word starts (kill* catches killed, killing)."}
+             for lang in phrase_langs]
+    shown += [{"name": f"reply_{lang}", "label": "Danger reply (put first)" + (f" [{lang}]" if lang else ""),
+               "sms": True, "required": True} for lang in reply_langs]
+    action = url_for("console.danger")
+    title = "Danger phrases and reply"
+    if request.method == "GET":
+        values = {}
+        for lang in phrase_langs:
+            listed = phrases.get(lang) if by_language else phrases
+            values[f"phrases_{lang}"] = "\n".join(str(p) for p in listed or [])
+        for lang in reply_langs:
+            values[f"reply_{lang}"] = str(reply.get(lang) if isinstance(reply, dict) else (reply or ""))
+        return _text_form(title, shown, values, {}, [], action)
+    form = request.form
+
+    def lines(raw: str | None) -> list[str]:
+        return [line.strip() for line in clean(raw).split("\n") if line.strip()]
+
+    def mutate(doc: dict[str, Any]) -> None:
+        target = doc.setdefault("danger", {})
+        if by_language:
+            target["phrases"] = {lang: lines(form.get(f"phrases_{lang}")) for lang in phrase_langs}
+        else:
+            target["phrases"] = lines(form.get("phrases_"))
+        if isinstance(reply, dict):
+            target["reply"] = {lang: clean(form.get(f"reply_{lang}")) for lang in reply_langs}
+        else:
+            target["reply"] = clean(form.get("reply_"))
+
+    fields: Fields = {}
+    for lang in phrase_langs:
+        fields[f"phrases_{lang}"] = ("danger.phrases" + (f".{lang}" if lang else ""), False)
+    for lang in reply_langs:
+        fields[f"reply_{lang}"] = ("danger.reply" + (f".{lang}" if lang else ""), False)
+    ok, errors, general, _ = save(mutate, fields, "danger phrases and reply")
+    if not ok:
+        return _text_form(title, shown, form, errors, general, action, 400)
+    flash("Danger phrases and reply saved to the draft.", "info")
+    return redirect(url_for("console.keywords"))
+
+
+@bp.route("/numbers/<number>/relay-ack", methods=["GET", "POST"])
+@role_required("editor")
+def relay_ack(number: str) -> ResponseReturnValue:
+    text, _, _ = working()
+    data = versions.load_structure(text)
+    cfg = (data.get("numbers") or {}).get(number)
+    if not isinstance(cfg, dict) or not cfg.get("relay"):
+        abort(404)
+    set_name = str(cfg.get("set") or data.get("default_set"))
+    language = str(((data.get("sets") or {}).get(set_name) or {}).get("language") or "en")
+    current = texts_of(cfg.get("relay_ack"), language)
+    languages = [language] + sorted(set(current) - {language})
+    shown = [{"name": f"ack_{lang}", "label": "Relay acknowledgement" + ("" if lang == language else f" [{lang}]"),
+              "sms": True, "required": lang == language,
+              "hint": "Sent back to every new relay texter, followed by their case reference."}
+             for lang in languages]
+    action = url_for("console.relay_ack", number=number)
+    title = f"Relay line {number}"
+    if request.method == "GET":
+        return _text_form(title, shown, {f"ack_{k}": v for k, v in current.items()}, {}, [], action)
+    form = request.form
+    collected = {lang: clean(form.get(f"ack_{lang}")) for lang in languages}
+
+    def mutate(doc: dict[str, Any]) -> None:
+        doc["numbers"][number]["relay_ack"] = texts_value(collected, language) or ""
+
+    fields: Fields = {f"ack_{lang}": (f"numbers.{number}.relay_ack" + ("" if lang == language else f".{lang}"),
+                                      lang != language) for lang in languages}
+    ok, errors, general, _ = save(mutate, fields, f"relay acknowledgement of {number}")
+    if not ok:
+        return _text_form(title, shown, form, errors, general, action, 400)
+    flash(f"Relay acknowledgement of {number} saved to the draft.", "info")
+    return redirect(url_for("console.keywords"))
+
+
+# --- live preview ------------------------------------------------------------------------------------------
+
+def preview(text: str) -> dict[str, Any]:
+    """SMS facts of a reply as the checks see them: characters, encoding, parts, UCS-2 characters and fixes."""
+    info = sms.analyse(text)
+    return {
+        "chars": info.chars,
+        "encoding": info.encoding,
+        "units": info.units,
+        "segments": info.segments,
+        "per_part": (160 if info.segments <= 1 else 153) if info.encoding == "GSM-7" else
+                    (70 if info.segments <= 1 else 67),
+        "non_gsm": [{"char": ch, "code": f"U+{ord(ch):04X}", "name": unicodedata.name(ch, "unnamed").title(),
+                     "fix": sms.REPLACEMENTS.get(ch)} for ch in info.non_gsm],
+        "fixed": sms.replace_smart(text),
+        "parts": sms.split_parts(text),
+        "bad_numbers": bad_phone_numbers(text),
+    }
+
+
+@bp.post("/api/preview")
+@role_required("editor")
+def api_preview() -> ResponseReturnValue:
+    payload = request.get_json(silent=True) or {}
+    text = payload.get("text", "")
+    if not isinstance(text, str) or len(text) > 5000:
+        return jsonify(error="text must be a string of at most 5000 characters"), 400
+    return jsonify(preview(text))

@@ -1,0 +1,38 @@
+"""The message log page: recent texts in and out, masked numbers, filter by number and status."""
+
+from __future__ import annotations
+
+import time
+
+from flask import current_app, render_template, request
+from flask.typing import ResponseReturnValue
+
+from gateway import msglog
+from gateway.console import bp
+from gateway.console.auth import role_required
+from gateway.runtime import signpost
+from gateway.webhook import STATUSES, texter_number
+
+EXTRA_STATUSES = ("queued", "duplicate", "opted-out", "optout-recorded", "optin-recorded", "case-opened",
+                  "case-threaded")
+
+
+@bp.get("/messages")
+@role_required("editor", "operator")
+def messages() -> ResponseReturnValue:
+    settings = current_app.config
+    raw_number = request.args.get("number", "").strip()
+    status = request.args.get("status", "").strip() or None
+    number_hash = None
+    error = None
+    if raw_number:
+        number = texter_number(raw_number)
+        if number is None:
+            error = "Not a phone number."
+        else:
+            number_hash = msglog.number_digest(settings, number)
+    entries = [] if error else msglog.recent(signpost().redis, settings, number_hash, status)
+    statuses = sorted(STATUSES) + list(EXTRA_STATUSES)
+    return render_template("messages.html", entries=entries, number=raw_number, status=status or "",
+                           statuses=statuses, error=error, now=time.time(),
+                           retention=settings["RETENTION_DAYS"])

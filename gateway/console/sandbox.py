@@ -1,0 +1,89 @@
+"""The sandbox phone: text any of our numbers and see the exact reply from the live version or the draft.
+
+Nothing is sent, queued or written to the message log; the thread is kept for an hour under the user's name.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from flask import redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+
+from gateway import engine, sms, versions
+from gateway.console import bp
+from gateway.console.auth import role_required
+from gateway.keywordbook import KeywordBook, parse_book
+from gateway.runtime import signpost
+from gateway.store import PREFIX
+
+KEEP = 12
+
+
+def thread_key(name: str) -> str:
+    return f"{PREFIX}sandbox:{name}"
+
+
+def book_for(source: str) -> tuple[KeywordBook, str]:
+    """The book to answer with and its label: the draft (if any) or the live version this process serves."""
+    sp = signpost()
+    if source == "draft":
+        current = versions.get_draft(sp.redis)
+        if current is not None:
+            return parse_book(current.text, "draft"), "draft"
+    sp.live.expire()
+    book = sp.book
+    return book, f"live {sp.live.describe()}"
+
+
+def answer(book: KeywordBook, text: str, to: str) -> dict[str, Any]:
+    """What the gateway would send back, part by part, and why."""
+    decision = engine.decide(book, text, to)
+    if decision.kind == "relay":
+        reply = f"{book.relay_ack(to)} Ref: XXXX"
+        note = "Relay line: the text becomes a case forwarded to the control room (not in the sandbox)."
+    elif decision.reply is None:
+        reply = None
+        note = (f"{decision.kind}: recorded for this number; Twilio answers {decision.keyword} itself"
+                + (f" (gateway confirmation when enabled: {decision.confirmation})" if decision.confirmation else ""))
+    else:
+        reply = decision.reply
+        note = {"keyword": f"keyword {decision.keyword} ({decision.match})", "help": "help reply",
+                "default": "default reply"}.get(decision.kind, decision.kind)
+        if decision.danger:
+            note += f"; danger phrase: {decision.danger_phrase}"
+    info = sms.analyse(reply) if reply else None
+    return {"reply": reply, "note": note, "parts": sms.split_parts(reply) if reply else [],
+            "encoding": info.encoding if info else None, "chars": info.chars if info else 0}
+
+
+@bp.route("/sandbox", methods=["GET", "POST"])
+@role_required("editor")
+def sandbox() -> ResponseReturnValue:
+    r = signpost().redis
+    key = thread_key(current_user.name)
+    has_draft = versions.get_draft(r) is not None
+    book = signpost().book
+    numbers = list(book.numbers)
+    if request.method == "POST":
+        if request.form.get("clear"):
+            r.delete(key)
+            return redirect(url_for("console.sandbox"))
+        to = request.form.get("to", "").strip() or (numbers[0] if numbers else "82228")
+        text = request.form.get("text", "")[:1600]
+        source = request.form.get("source", "live")
+        used, label = book_for(source)
+        exchange = {"to": to, "text": text, "source": label, "at": time.time(), **answer(used, text, to)}
+        with r.pipeline(transaction=False) as p:
+            p.rpush(key, json.dumps(exchange))
+            p.ltrim(key, -KEEP, -1)
+            p.expire(key, 3600)
+            p.execute()
+        return redirect(url_for("console.sandbox", to=to, source=source) + "#latest")
+    thread = [json.loads(raw) for raw in r.lrange(key, 0, -1)]
+    return render_template("sandbox.html", thread=thread, numbers=numbers, has_draft=has_draft,
+                           to=request.args.get("to", numbers[0] if numbers else ""),
+                           source=request.args.get("source", "live"))

@@ -1,0 +1,110 @@
+"""Draft review and publishing, version history, restore and download."""
+
+from __future__ import annotations
+
+from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+
+from gateway import versions
+from gateway.console import audit, bp
+from gateway.console.auth import client_addr, role_required, who
+from gateway.console.editor import bootstrap_text
+from gateway.keywordbook import KeywordFileError, parse_book
+from gateway.runtime import signpost
+
+
+@bp.get("/draft")
+@role_required("editor")
+def draft() -> ResponseReturnValue:
+    r = signpost().redis
+    current = versions.get_draft(r)
+    live, live_text = versions.live_text(r, bootstrap_text())
+    if current is None:
+        return render_template("draft.html", draft=None, live=live)
+    book = parse_book(current.text, "draft")
+    changes = versions.diff(live_text, current.text, f"live ({'version ' + str(live) if live else 'keywords.yaml'})",
+                            "draft")
+    return render_template("draft.html", draft=current, live=live, changes=changes, warnings=book.warnings,
+                           stale=current.base != live)
+
+
+@bp.post("/draft/publish")
+@role_required("editor")
+def publish() -> ResponseReturnValue:
+    sp = signpost()
+    r = sp.redis
+    current = versions.get_draft(r)
+    message = request.form.get("message", "").strip()
+    if current is None:
+        flash("There is no draft to publish.", "error")
+        return redirect(url_for("console.draft"))
+    if not message:
+        flash("Say what changed (the message is kept with the version).", "error")
+        return redirect(url_for("console.draft"))
+    live = versions.live_number(r)
+    if current.base != live:
+        flash(f"Version {live} was published after this draft was started: discard the draft and redo "
+              "the edits on the new version.", "error")
+        return redirect(url_for("console.draft"))
+    try:
+        version = versions.publish(r, current.text, who(), message, bootstrap_text(), source="draft")
+    except KeywordFileError as exc:  # cannot happen for a checked draft, but never publish unchecked text
+        flash(f"Refused: {exc}", "error")
+        return redirect(url_for("console.draft"))
+    versions.discard_draft(r)
+    sp.live.expire()
+    audit.record(r, current_user.name, "published", f"version {version.number}: {version.message}", client_addr())
+    flash(f"Published version {version.number}. Every process serves it within 2 seconds.", "info")
+    return redirect(url_for("console.version", number=version.number))
+
+
+@bp.post("/draft/discard")
+@role_required("editor")
+def discard() -> ResponseReturnValue:
+    r = signpost().redis
+    versions.discard_draft(r)
+    audit.record(r, current_user.name, "draft-discarded", "", client_addr())
+    flash("Draft discarded.", "info")
+    return redirect(url_for("console.keywords"))
+
+
+@bp.get("/versions")
+@role_required("editor")
+def versions_page() -> ResponseReturnValue:
+    r = signpost().redis
+    return render_template("versions.html", history=versions.history(r), live=versions.live_number(r))
+
+
+@bp.get("/versions/<int:number>")
+@role_required("editor")
+def version(number: int) -> ResponseReturnValue:
+    r = signpost().redis
+    found = versions.get(r, number)
+    if found is None:
+        abort(404)
+    return render_template("version.html", version=found, live=versions.live_number(r))
+
+
+@bp.get("/versions/<int:number>.yaml")
+@role_required("editor")
+def version_yaml(number: int) -> ResponseReturnValue:
+    found = versions.get(signpost().redis, number)
+    if found is None:
+        abort(404)
+    return Response(found.text, mimetype="text/plain; charset=utf-8",
+                    headers={"Content-Disposition": f"attachment; filename=keywords-v{number}.yaml"})
+
+
+@bp.post("/versions/<int:number>/restore")
+@role_required("editor")
+def restore(number: int) -> ResponseReturnValue:
+    sp = signpost()
+    restored = versions.restore(sp.redis, number, who(), bootstrap_text())
+    if restored is None:
+        abort(404)
+    sp.live.expire()
+    audit.record(sp.redis, current_user.name, "restored", f"version {number} as version {restored.number}",
+                 client_addr())
+    flash(f"Version {number} restored: it is now live as version {restored.number}.", "info")
+    return redirect(url_for("console.version", number=restored.number))

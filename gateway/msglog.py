@@ -1,0 +1,102 @@
+"""The message log: recent inbound and outbound texts for the console, kept RETENTION_DAYS.
+
+Each entry is a Redis hash (expiring after RETENTION_DAYS) indexed by time in a sorted set trimmed by time
+on every write. Numbers are stored masked for display plus an HMAC of the full number (keyed by SECRET_KEY)
+so staff can filter by a number they type without the log holding it. No message body is stored, only its
+length. Writes are one pipelined call and never break a reply: Redis errors are logged and swallowed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import redis
+
+from gateway.privacy import mask
+from gateway.store import PREFIX
+
+log = logging.getLogger("signpost.msglog")
+
+INDEX = PREFIX + "msglog"
+SCAN_LIMIT = 5000  # newest entries looked at per page view
+
+
+def entry_key(entry_id: str) -> str:
+    return f"{PREFIX}msglog:e:{entry_id}"
+
+
+def number_digest(settings: Mapping[str, Any], number: str) -> str:
+    """A keyed digest of an E.164 number: equal numbers match, the number cannot be read back."""
+    key = (settings.get("SECRET_KEY") or "signpost").encode()
+    return hmac.new(key, number.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def _write(r: redis.Redis, settings: Mapping[str, Any], entry_id: str, fields: dict[str, Any],
+           index: bool = True) -> None:
+    ttl = int(settings["RETENTION_DAYS"]) * 24 * 3600
+    now = time.time()
+    try:
+        with r.pipeline(transaction=False) as p:
+            p.hset(entry_key(entry_id), mapping={k: str(v) for k, v in fields.items() if v is not None})
+            p.expire(entry_key(entry_id), ttl)
+            if index:
+                p.zadd(INDEX, {entry_id: fields.get("at", now)})
+                p.zremrangebyscore(INDEX, "-inf", now - ttl)
+            p.execute()
+    except redis.RedisError as exc:
+        log.warning("message log not written (%s)", type(exc).__name__)
+
+
+def record_inbound(r: redis.Redis, settings: Mapping[str, Any], sid: str, texter: str, ours: str, chars: int,
+                   kind: str, keyword: str | None, action: str) -> None:
+    """An inbound text and what was done with it."""
+    _write(r, settings, sid, {
+        "id": sid, "direction": "in", "at": time.time(), "number": mask(texter),
+        "nh": number_digest(settings, texter), "ours": ours, "chars": chars, "kind": kind,
+        "keyword": keyword or "", "status": action,
+    })
+
+
+def record_outbound(r: redis.Redis, settings: Mapping[str, Any], sid: str, to: str, from_: str, chars: int,
+                    ref: str, status: str | None) -> None:
+    """An outbound text accepted by Twilio (or the development outbox); its status follows by callback."""
+    _write(r, settings, sid if sid != "outbox" else f"outbox-{ref}", {
+        "id": sid, "direction": "out", "at": time.time(), "number": mask(to),
+        "nh": number_digest(settings, to), "ours": from_, "chars": chars, "ref": ref, "status": status or "",
+    })
+
+
+def record_status(r: redis.Redis, settings: Mapping[str, Any], sid: str, status: str,
+                  error_code: str | None) -> None:
+    """A delivery status callback: updates the outbound entry (a stray one expires on its own)."""
+    _write(r, settings, sid, {"status": status, "error_code": error_code, "status_at": time.time()}, index=False)
+
+
+def recent(r: redis.Redis, settings: Mapping[str, Any], number_hash: str | None = None,
+           status: str | None = None, limit: int = 200) -> list[dict[str, str]]:
+    """Newest entries within retention, optionally only for one number digest and/or one status."""
+    cutoff = time.time() - int(settings["RETENTION_DAYS"]) * 24 * 3600
+    ids = r.zrevrangebyscore(INDEX, "+inf", cutoff, start=0, num=SCAN_LIMIT)
+    out: list[dict[str, str]] = []
+    for start in range(0, len(ids), 200):
+        with r.pipeline(transaction=False) as p:
+            for entry_id in ids[start:start + 200]:
+                p.hgetall(entry_key(entry_id.decode()))
+            raws = p.execute()
+        for raw in raws:
+            if not raw:
+                continue
+            entry = {k.decode(): v.decode() for k, v in raw.items()}
+            if number_hash and entry.get("nh") != number_hash:
+                continue
+            if status and entry.get("status") != status:
+                continue
+            out.append(entry)
+            if len(out) >= limit:
+                return out
+    return out

@@ -1,0 +1,188 @@
+"""Published versions: publish, history, diff, restore, export/import, and hot reload in every process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+import redis
+from rq import Queue
+
+from gateway import create_app, engine, versions
+from gateway.keywordbook import KeywordFileError
+from tests.conftest import ROOT, SHORT_CODE, inbound_form, post_signed
+
+BOOT = (ROOT / "keywords.yaml").read_text()
+OLD = "Derbyshire Victim Services can support you as a victim of crime."
+NEW = "Derbyshire Victim Services is here for you, whenever the crime happened."
+
+
+def changed(text: str = BOOT, old: str = OLD, new: str = NEW) -> str:
+    assert old in text
+    return text.replace(old, new)
+
+
+def dvs_reply(book) -> str:
+    return engine.decide(book, "DVS", SHORT_CODE).reply
+
+
+def test_publish_creates_numbered_immutable_versions(r):
+    v1 = versions.publish(r, changed(), "console:ed", "new DVS wording", BOOT)
+    v2 = versions.publish(r, BOOT, "console:ed", "back", BOOT)
+    assert (v1.number, v2.number) == (1, 2)
+    assert versions.live_number(r) == 2
+    assert [v.number for v in versions.history(r)] == [2, 1]
+    stored = versions.get(r, 1)
+    assert stored.text == changed() and stored.author == "console:ed" and stored.message == "new DVS wording"
+    assert len(stored.diff.splitlines()) < 15  # a unified diff of the change, not a copy of the file
+    assert any(line.startswith("-") and OLD in line for line in stored.diff.splitlines())
+    assert any(line.startswith("+") and "is here for you" in line for line in stored.diff.splitlines())
+    assert "--- keywords.yaml" in stored.diff and "+++ version 1" in stored.diff
+    assert "--- version 1" in versions.get(r, 2).diff
+
+
+def test_refused_text_is_never_published(r):
+    with pytest.raises(KeywordFileError) as caught:
+        versions.publish(r, changed(new="Call +44 12 now."), "cli", "bad number", BOOT)
+    assert "not a valid UK number" in str(caught.value)
+    assert versions.live_number(r) is None and versions.history(r) == []
+
+
+def test_restore_is_a_new_version(r):
+    versions.publish(r, changed(), "console:ed", "v1", BOOT)
+    versions.publish(r, changed(new="Something else entirely. Call 101."), "console:ed", "v2", BOOT)
+    restored = versions.restore(r, 1, "console:boss", BOOT)
+    assert restored.number == 3 and restored.restored_from == 1
+    assert restored.message == "restored version 1"
+    assert versions.get(r, 3).text == versions.get(r, 1).text
+    assert versions.live_number(r) == 3
+    assert versions.restore(r, 99, "console:boss", BOOT) is None
+
+
+def test_web_process_serves_a_new_version_within_two_seconds(settings_env, r):
+    web_a, web_b = create_app(), create_app()  # two web processes' apps on one Redis
+    with web_b.app_context():
+        from gateway.runtime import signpost
+
+        assert OLD in dvs_reply(signpost().book)
+    versions.publish(r, changed(), "cli", "new wording", BOOT)
+    started = time.monotonic()
+    with web_b.app_context():
+        while NEW not in dvs_reply(signpost().book):
+            assert time.monotonic() - started < 2.0
+            time.sleep(0.05)
+        assert signpost().live.number == 1
+    del web_a
+
+
+def test_webhook_answers_with_the_published_text(app, client, r, run_jobs, standin):
+    versions.publish(r, changed(), "cli", "new wording", BOOT)
+    time.sleep(1.05)
+    assert post_signed(client, "/sms", inbound_form("dvs")).status_code == 200
+    run_jobs()
+    assert NEW in standin.messages[-1]["body"]
+
+
+def test_a_new_process_starts_on_the_published_version(settings_env, r):
+    versions.publish(r, changed(), "cli", "new wording", BOOT)
+    app = create_app()  # keywords.yaml is the bootstrap; the published version wins on first use
+    with app.app_context():
+        from gateway.runtime import signpost
+
+        assert NEW in dvs_reply(signpost().book)
+        assert signpost().live.describe() == "version 1"
+
+
+def test_redis_down_keeps_the_last_good_book(settings_env, r):
+    from gateway.keywordbook import parse_book
+
+    live = versions.LiveBook(r, parse_book(BOOT), every=0)
+    versions.publish(r, changed(), "cli", "v1", BOOT)
+    assert NEW in dvs_reply(live.get())
+    broken = versions.LiveBook(redis.Redis(port=1, socket_connect_timeout=0.2), parse_book(BOOT), every=0)
+    broken.book, broken.number = live.book, live.number
+    assert NEW in dvs_reply(broken.get())  # no exception, last good book
+    r.hset(versions.version_key(1), "text", "not: [valid")
+    r.set(versions.LIVE, 2)  # a live id with no stored version
+    assert NEW in dvs_reply(live.get())
+
+
+def test_checks_redis_at_most_once_a_second(settings_env, r):
+    from gateway.keywordbook import parse_book
+
+    live = versions.LiveBook(r, parse_book(BOOT))
+    live.get()
+    versions.publish(r, changed(), "cli", "v1", BOOT)
+    assert OLD in dvs_reply(live.get())  # cached: no GET within the second
+    time.sleep(1.05)
+    assert NEW in dvs_reply(live.get())
+
+
+# --- flask --app wsgi keywords export / import ----------------------------------------------------------------
+
+def test_export_and_import(app, r, tmp_path):
+    runner = app.test_cli_runner()
+    out = tmp_path / "live.yaml"
+    result = runner.invoke(args=["keywords", "export", str(out)])
+    assert result.exit_code == 0
+    assert out.read_text() == BOOT  # nothing published: the bootstrap file
+    edited = tmp_path / "edited.yaml"
+    edited.write_text(changed())
+    result = runner.invoke(args=["keywords", "import", str(edited), "-m", "from file"])
+    assert result.exit_code == 0, result.output
+    assert "published version 1" in result.output
+    assert versions.get(r, 1).message == "from file"
+    result = runner.invoke(args=["keywords", "export"])
+    assert NEW in result.output
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(changed(new="Ring +44 12 now."))
+    result = runner.invoke(args=["keywords", "import", str(bad)])
+    assert result.exit_code == 1
+    assert f"{bad}:" in result.output and "not a valid UK number" in result.output
+    assert versions.live_number(r) == 1
+
+
+# --- a separately started worker process ------------------------------------------------------------------------
+
+def _ask(q: Queue, timeout: float = 10.0) -> dict:
+    job = q.enqueue("workers.keywords.live_version")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job.refresh()
+        if job.is_finished:
+            return job.return_value()
+        if job.is_failed:
+            raise AssertionError(f"job failed: {job.latest_result()}")
+        time.sleep(0.02)
+    raise AssertionError("the worker did not answer")
+
+
+def test_worker_process_serves_a_new_version_within_two_seconds(settings_env, r):
+    env = {**os.environ, **settings_env}
+    worker = subprocess.Popen([sys.executable, "-m", "workers", "--concurrency", "1"], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        q = Queue("replies", connection=r)
+        first = _ask(q, timeout=20)
+        assert first["version"] is None  # bootstrap file
+        versions.publish(r, changed(), "cli", "v1", BOOT)
+        published = time.monotonic()
+        while True:
+            seen = _ask(q)
+            if seen["version"] == 1:
+                break
+            assert time.monotonic() - published < 2.0, seen
+        assert time.monotonic() - published < 2.0
+        reply = q.enqueue("workers.keywords.reply_for", "DVS", SHORT_CODE)
+        for _ in range(200):
+            reply.refresh()
+            if reply.is_finished:
+                break
+            time.sleep(0.02)
+        assert NEW in reply.return_value()
+    finally:
+        worker.terminate()
+        worker.wait(timeout=10)
