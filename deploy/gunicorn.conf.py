@@ -11,3 +11,28 @@ timeout = 10
 graceful_timeout = 10
 keepalive = 5
 accesslog = None
+
+# GET /metrics adds up every worker's figures (prometheus_client multiprocess mode): each worker writes them
+# to files in PROMETHEUS_MULTIPROC_DIR, read from the environment when the app is imported in the worker.
+# Empty: a fresh directory per start. It is emptied at start so figures of an earlier run never leak in.
+metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "").strip()
+if not metrics_dir:
+    import tempfile
+
+    metrics_dir = tempfile.mkdtemp(prefix="signpost-metrics-")
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+
+
+def on_starting(server):
+    """Start with an empty metrics directory."""
+    os.makedirs(metrics_dir, exist_ok=True)
+    for name in os.listdir(metrics_dir):
+        if name.endswith(".db"):
+            os.remove(os.path.join(metrics_dir, name))
+
+
+def child_exit(server, worker):
+    """A worker that exits stops counting in live gauges; its counters and histograms are kept."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

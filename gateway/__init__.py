@@ -23,7 +23,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         settings.update(test_config)
     config.validate(settings)
     app.config.from_mapping(settings)
-    configure_logging(settings["LOG_LEVEL"])
+    configure_logging(settings["LOG_LEVEL"], json_lines=settings["SIGNPOST_ENV"] == config.PRODUCTION)
 
     connection = redis.Redis.from_url(
         settings["REDIS_URL"],
@@ -36,10 +36,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         raise config.ConfigError(f"RELAY_FORWARD_TO is not set; {settings['KEYWORDS_FILE']} marks relay line {lines}")
     app.extensions["signpost"] = Signpost(redis=connection, queues=make_queues(connection), book=book)
 
-    from gateway import cli, console, health, webhook
+    from gateway import cli, console, health, logs, metrics, webhook
 
     app.register_blueprint(webhook.bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(metrics.bp)
+    logs.init_app(app)
     cli.register(app)
     console.init_app(app)
 
@@ -51,11 +53,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     return app
 
 
-def configure_logging(level: str) -> None:
-    """Send signpost's own log lines to stderr once per process."""
+def configure_logging(level: str, json_lines: bool = False) -> None:
+    """Send signpost's own log lines to stderr once per process: JSON lines in production, else plain text."""
+    from gateway import logs
+
     logger = logging.getLogger("signpost")
     logger.setLevel(level.upper())
     if not logger.handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
-        logger.addHandler(handler)
+        logger.addHandler(logs.handler(json_lines))

@@ -6,6 +6,7 @@ import redis
 from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
+from gateway import readiness
 from gateway.runtime import signpost
 
 bp = Blueprint("health", __name__)
@@ -19,13 +20,15 @@ def healthz() -> ResponseReturnValue:
 
 @bp.get("/readyz")
 def readyz() -> ResponseReturnValue:
-    """Ready when Redis answers and keywords are loaded; 503 names what is missing."""
+    """Ready when Redis answers, keywords are loaded, a worker is alive and relay work is not stuck (else 503)."""
     sp = signpost()
     problems = []
     try:
         sp.redis.ping()
     except redis.RedisError as exc:
         problems.append(f"redis unreachable: {type(exc).__name__}")
+    else:
+        problems += readiness.problems(sp.redis)
     if sp.book is None:
         problems.append("keywords not loaded")
     if problems:

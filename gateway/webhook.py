@@ -11,7 +11,7 @@ import redis
 from flask import Blueprint, Response, current_app, request
 from twilio.twiml.messaging_response import MessagingResponse
 
-from gateway import engine, inbound, msglog, store
+from gateway import engine, inbound, metrics, msglog, store
 from gateway.runtime import signpost
 from gateway.security import twilio_signed
 
@@ -86,6 +86,7 @@ def receive_sms() -> Response:
         else:
             log.exception("inbound handling failed; answering inline %s decision=%s",
                           inbound.describe(msg), decision.kind)
+        metrics.observe_inbound(sp.book, msg.ours, decision, time.perf_counter() - started)
         return twiml(inbound.inline_messages(current_app.config, sp.book, msg, decision))
     log.info(
         "inbound %s decision=%s keyword=%s match=%s danger=%s action=%s queue=%s ms=%.1f",
@@ -95,6 +96,7 @@ def receive_sms() -> Response:
     if outcome.action != "duplicate":
         msglog.record_inbound(sp.redis, current_app.config, msg.message_sid, msg.texter, msg.ours, len(msg.body),
                               decision.kind, decision.keyword, outcome.action)
+    metrics.observe_inbound(sp.book, msg.ours, decision, time.perf_counter() - started)
     return twiml()
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from rq import Queue, SimpleWorker
+
 from gateway import create_app
 
 
@@ -10,6 +12,7 @@ def test_healthz(client):
 
 
 def test_readyz_ok(client, r):
+    SimpleWorker([Queue("relay", connection=r)], connection=r).register_birth()  # a live heartbeat
     response = client.get("/readyz")
     assert response.status_code == 200
     assert response.json["status"] == "ready"

@@ -1,4 +1,8 @@
-"""`python -m workers`: a pool of workers on every signpost queue, most urgent first, with RQ's scheduler."""
+"""`python -m workers`: a pool of workers on every signpost queue, most urgent first, with RQ's scheduler.
+
+Worker class: SimpleWorker processes in an rq WorkerPool, no fork per job, with recovery of the jobs of a
+worker that dies; the reasons and the measured figures are in workers/pool.py and bench/RESULTS.md.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,10 @@ import logging
 import sys
 
 import redis
-from rq import SimpleWorker
-from rq.worker_pool import WorkerPool
 
 from gateway import config, configure_logging
 from gateway.queues import ORDER
+from workers.pool import SignpostPool, SignpostWorker
 
 
 def positive(raw: str) -> int:
@@ -37,12 +40,13 @@ def main(argv: list[str] | None = None) -> int:
     except config.ConfigError as exc:
         print(f"signpost worker: {exc}", file=sys.stderr)
         return 2
-    configure_logging(settings["LOG_LEVEL"])
+    configure_logging(settings["LOG_LEVEL"], json_lines=settings["SIGNPOST_ENV"] == config.PRODUCTION)
     logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
     connection = redis.Redis.from_url(settings["REDIS_URL"])
     # SimpleWorker runs each job in its worker process: no fork per job on the hot path; the pool
     # gives parallelism and restarts a worker process that dies.
-    pool = WorkerPool(list(ORDER), connection=connection, num_workers=args.concurrency, worker_class=SimpleWorker)
+    pool = SignpostPool(list(ORDER), connection=connection, num_workers=args.concurrency,
+                        worker_class=SignpostWorker)
     pool.start(burst=args.burst, logging_level=settings["LOG_LEVEL"].upper())
     return 0
 

@@ -9,8 +9,9 @@ import redis
 from rq import get_current_job
 from twilio.base.exceptions import TwilioRestException
 
-from gateway import config, msglog, store
+from gateway import config, metrics, msglog, store
 from gateway.privacy import mask, scrub
+from workers import pacing
 from workers.twilio_client import twilio_client
 
 log = logging.getLogger("signpost.workers")
@@ -63,18 +64,27 @@ def send_sms(to: str, from_: str, body: str, ref: str) -> str:
     extra = {}
     if settings["PUBLIC_URL"]:
         extra["status_callback"] = settings["PUBLIC_URL"].rstrip("/") + "/sms/status"
+    job = get_current_job()
+    # Never more than the sender's cap per second, across all workers (workers/pacing.py).
+    pacing.pace(r, settings["KEYWORDS_FILE"], from_, job.origin if job is not None else None)
     try:
         message = client.messages.create(to=to, from_=from_, body=body, **extra)
     except TwilioRestException as exc:
         if exc.code in PERMANENT:
+            metrics.count_send(r, "refused", exc.code)
             if exc.code == OPTED_OUT:
                 store.record_optout(r, from_, to, reason="twilio 21610")
             _stop_retrying()
             log.warning("send refused ref=%s to=%s code=%s: not retried", ref, mask(to), exc.code)
             raise PermanentSendError(exc.status, exc.code, ref, exc.msg) from None
+        metrics.count_send(r, "failed" if job is not None and not job.retries_left else "retry", exc.code)
         log.warning("send failed ref=%s to=%s status=%s code=%s: will retry", ref, mask(to), exc.status, exc.code)
         # Re-raised without the original: its text and URL name the recipient.
         raise SendError(exc.status, exc.code, ref, exc.msg) from None
+    except Exception:
+        metrics.count_send(r, "failed" if job is not None and not job.retries_left else "retry", "network")
+        raise
+    metrics.count_send(r, "sent")
     ttl = settings["RETENTION_DAYS"] * 24 * 3600
     store.record_status(r, message.sid, {"status": message.status, "ref": ref, "at": time.time()}, ttl)
     msglog.record_outbound(r, settings, message.sid, to, from_, len(body), ref, message.status)

@@ -1,0 +1,220 @@
+"""Prometheus metrics at `GET /metrics`.
+
+Two sources, one page:
+
+* In the web processes (prometheus_client; multiprocess mode under gunicorn when PROMETHEUS_MULTIPROC_DIR
+  is set, see deploy/gunicorn.conf.py): inbound texts by receiving number and decision, and webhook latency.
+* Read from Redis at scrape time, so every web node shows the same figures for work done on any machine:
+  queue depth and oldest job age per queue, scheduled retries and failed jobs per queue, sends by outcome
+  and Twilio error code (counted by the send job in a Redis hash), retries, live workers, open relay cases
+  and the age of the oldest unacknowledged one.
+
+Labels never hold a texter's number or any message text. The `number` label is one of our own receiving
+numbers as written in keywords.yaml (published short codes and lines); a text to any other `To` is
+counted as `other`, which also keeps the label set small.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from datetime import datetime
+from typing import Any
+
+import redis
+from flask import Blueprint, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.multiprocess import MultiProcessCollector
+
+from gateway import cases
+from gateway.queues import ORDER
+from gateway.store import PREFIX
+
+log = logging.getLogger("signpost.metrics")
+bp = Blueprint("metrics", __name__)
+
+SENDS_KEY = PREFIX + "metrics:sends"  # hash "outcome|code" -> count, written by the send job
+OUTCOMES = ("sent", "retry", "failed", "refused")
+UNACK_SCAN = 200  # open cases looked at, oldest first, to find the oldest unacknowledged one
+
+# Our own registry: metric objects are created once per process; the page is built per scrape.
+LOCAL = CollectorRegistry(auto_describe=True)
+INBOUND = Counter("signpost_inbound_texts", "Inbound texts by receiving number and decision",
+                  ["number", "decision"], registry=LOCAL)
+WEBHOOK_SECONDS = Histogram("signpost_webhook_duration_seconds", "Time to answer POST /sms",
+                            buckets=(.002, .005, .01, .02, .05, .1, .25, .5, 1, 2.5, 5, 10), registry=LOCAL)
+
+
+def decision_label(decision: Any) -> str:
+    """keyword, default, help, opt-out, opt-in, relay or danger (danger wins over the keyword it came with)."""
+    if decision.kind == "relay":
+        return "relay"
+    if decision.danger:
+        return "danger"
+    return {"optout": "opt-out", "optin": "opt-in"}.get(decision.kind, decision.kind)
+
+
+def number_label(book: Any, ours: str) -> str:
+    """Our receiving number as configured, or 'other' for a number not in the keyword file."""
+    config = book.number_config(ours)
+    return config.number if config.known else "other"
+
+
+def observe_inbound(book: Any, ours: str, decision: Any, seconds: float) -> None:
+    """Count one answered inbound text and its webhook time. Never raises."""
+    try:
+        INBOUND.labels(number_label(book, ours), decision_label(decision)).inc()
+        WEBHOOK_SECONDS.observe(seconds)
+    except Exception:  # metrics must never cost a reply
+        log.exception("metrics: could not record an inbound text")
+
+
+def count_send(r: redis.Redis, outcome: str, code: int | str | None = None) -> None:
+    """Count one send attempt's outcome (sent, retry, failed, refused) with its Twilio error code."""
+    try:
+        r.hincrby(SENDS_KEY, f"{outcome}|{code or ''}", 1)
+    except redis.RedisError:
+        pass  # the send itself matters; a lost count does not
+
+
+def _age(raw: bytes | None, now: float) -> float:
+    if not raw:
+        return 0.0
+    text = raw.decode().replace("Z", "+00:00")
+    try:
+        return max(0.0, now - datetime.fromisoformat(text).timestamp())
+    except ValueError:
+        return 0.0
+
+
+def queue_stats(r: redis.Redis, now: float | None = None) -> dict[str, dict[str, float]]:
+    """Per queue: depth, oldest waiting job's age (s), scheduled retries, failed jobs."""
+    now = time.time() if now is None else now
+    with r.pipeline(transaction=False) as p:
+        for name in ORDER:
+            p.llen(f"rq:queue:{name}")
+            p.lindex(f"rq:queue:{name}", 0)
+            p.zcard(f"rq:scheduled:{name}")
+            p.zcard(f"rq:failed:{name}")
+        raw = p.execute()
+    heads = {}
+    stats: dict[str, dict[str, float]] = {}
+    for i, name in enumerate(ORDER):
+        depth, head, scheduled, failed = raw[4 * i: 4 * i + 4]
+        stats[name] = {"depth": depth, "oldest_age": 0.0, "scheduled": scheduled, "failed": failed}
+        if head:
+            heads[name] = head.decode()
+    if heads:
+        with r.pipeline(transaction=False) as p:
+            for job_id in heads.values():
+                p.hget(f"rq:job:{job_id}", "enqueued_at")
+            for name, enqueued in zip(heads, p.execute(), strict=True):
+                stats[name]["oldest_age"] = _age(enqueued, now)
+    return stats
+
+
+def live_workers(r: redis.Redis, max_age: float = 130.0, now: float | None = None) -> int:
+    """RQ workers whose heartbeat is recent (an idle worker beats every ~15 s, a busy one every job)."""
+    now = time.time() if now is None else now
+    keys = list(r.smembers("rq:workers"))
+    if not keys:
+        return 0
+    with r.pipeline(transaction=False) as p:
+        for key in keys:
+            p.hget(key, "last_heartbeat")
+        beats = p.execute()
+    return sum(1 for beat in beats if beat and _age(beat, now) <= max_age)
+
+
+def relay_stats(r: redis.Redis, now: float | None = None) -> tuple[int, float]:
+    """(open relay cases, age in seconds of the oldest still unacknowledged one, 0 if none)."""
+    now = time.time() if now is None else now
+    total = r.zcard(cases.OPEN_INDEX)
+    oldest = r.zrange(cases.OPEN_INDEX, 0, UNACK_SCAN - 1, withscores=True)
+    if not oldest:
+        return total, 0.0
+    with r.pipeline(transaction=False) as p:
+        for case_id, _ in oldest:
+            p.hget(cases.case_key(case_id.decode()), "state")
+        states = p.execute()
+    for (_, opened_at), state in zip(oldest, states, strict=True):
+        if state == cases.NEW.encode():
+            return total, max(0.0, now - opened_at)
+    return total, 0.0
+
+
+class RedisCollector:
+    """Figures read from Redis at scrape time; nothing is scraped if Redis does not answer."""
+
+    def __init__(self, r: redis.Redis) -> None:
+        self.r = r
+
+    def collect(self):
+        up = GaugeMetricFamily("signpost_redis_up", "1 if Redis answered this scrape")
+        try:
+            stats = queue_stats(self.r)
+            workers = live_workers(self.r)
+            open_cases, unack_age = relay_stats(self.r)
+            sends = self.r.hgetall(SENDS_KEY)
+        except redis.RedisError:
+            up.add_metric([], 0)
+            yield up
+            return
+        up.add_metric([], 1)
+        yield up
+        families = {
+            "depth": GaugeMetricFamily("signpost_queue_depth", "Jobs waiting in each queue", labels=["queue"]),
+            "oldest_age": GaugeMetricFamily("signpost_queue_oldest_job_age_seconds",
+                                            "Age of the oldest job waiting in each queue", labels=["queue"]),
+            "scheduled": GaugeMetricFamily("signpost_queue_scheduled_jobs",
+                                           "Jobs waiting for a retry time in each queue", labels=["queue"]),
+            "failed": GaugeMetricFamily("signpost_queue_failed_jobs",
+                                        "Jobs in each queue's failed registry", labels=["queue"]),
+        }
+        for name, figures in stats.items():
+            for field, family in families.items():
+                family.add_metric([name], figures[field])
+        yield from families.values()
+        send_family = CounterMetricFamily("signpost_sends", "Send attempts by outcome and Twilio error code",
+                                          labels=["outcome", "code"])
+        retries = 0.0
+        for field, count in sorted(sends.items()):
+            outcome, _, code = field.decode().partition("|")
+            send_family.add_metric([outcome, code], float(count))
+            if outcome == "retry":
+                retries += float(count)
+        yield send_family
+        yield CounterMetricFamily("signpost_send_retries", "Send attempts that failed and will be retried",
+                                  value=retries)
+        yield GaugeMetricFamily("signpost_workers_live", "RQ workers with a recent heartbeat", value=workers)
+        yield GaugeMetricFamily("signpost_relay_open_cases", "Relay cases not closed", value=open_cases)
+        yield GaugeMetricFamily("signpost_relay_oldest_unacknowledged_age_seconds",
+                                "Age of the oldest relay case nobody has acknowledged (0: none)", value=unack_age)
+
+
+def multiprocess_dir() -> str:
+    """PROMETHEUS_MULTIPROC_DIR as prometheus_client reads it (from the environment, at import)."""
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
+
+
+def render(r: redis.Redis) -> bytes:
+    """The whole /metrics page."""
+    if multiprocess_dir():
+        local = CollectorRegistry()
+        MultiProcessCollector(local)
+    else:
+        local = LOCAL
+    shared = CollectorRegistry(auto_describe=False)
+    shared.register(RedisCollector(r))
+    return generate_latest(local) + generate_latest(shared)
+
+
+@bp.get("/metrics")
+def metrics() -> Response:
+    """Prometheus text format."""
+    from gateway.runtime import signpost
+
+    return Response(render(signpost().redis), mimetype=CONTENT_TYPE_LATEST.split(";")[0],
+                    headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -1,0 +1,101 @@
+"""GET /metrics: names, labels (never a texter's number or a message), and the figures read from Redis."""
+
+from __future__ import annotations
+
+import re
+import time
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from gateway.queues import REPLIES, enqueue_send, make_queues
+from tests.conftest import CONTROL_ROOM, RELAY_LINE, SHORT_CODE, TEXTER, inbound_form, post_signed
+
+OTHER_TEXTER = "+447700900456"
+BODIES = {"DVS": TEXTER, "what is this": TEXTER, "he is outside my house": OTHER_TEXTER, "STOP": "+447700900789"}
+
+
+def scrape(client) -> dict[str, list]:
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("text/plain")
+    samples: dict[str, list] = {}
+    for family in text_string_to_metric_families(response.get_data(as_text=True)):
+        for sample in family.samples:
+            samples.setdefault(sample.name, []).append(sample)
+    return samples
+
+
+def value(samples, name, **labels) -> float:
+    found = [s.value for s in samples.get(name, []) if all(s.labels.get(k) == v for k, v in labels.items())]
+    return sum(found)
+
+
+def test_metric_names_and_labels(client, r, run_jobs, standin):
+    before = scrape(client)
+    for body, texter in BODIES.items():
+        assert post_signed(client, "/sms", inbound_form(body, texter=texter)).status_code == 200
+    assert post_signed(client, "/sms", inbound_form("I need help", texter="+447700900321",
+                                                    to=RELAY_LINE)).status_code == 200
+    assert post_signed(client, "/sms", inbound_form("DVS", to="+447700900999")).status_code == 200
+    after = scrape(client)
+
+    def delta(**labels):
+        return (value(after, "signpost_inbound_texts_total", **labels)
+                - value(before, "signpost_inbound_texts_total", **labels))
+
+    assert delta(number=SHORT_CODE, decision="keyword") == 1
+    assert delta(number=SHORT_CODE, decision="default") == 1
+    assert delta(number=SHORT_CODE, decision="danger") == 1
+    assert delta(number=SHORT_CODE, decision="opt-out") == 1
+    assert delta(number=RELAY_LINE, decision="relay") == 1
+    assert delta(number="other", decision="keyword") == 1  # a To that is not ours is not a label value
+    assert (value(after, "signpost_webhook_duration_seconds_count")
+            - value(before, "signpost_webhook_duration_seconds_count")) == 6
+
+    # Queue depth and age, open relay cases, before any worker ran.
+    assert value(after, "signpost_queue_depth", queue="replies") == 3  # DVS, default, other number
+    assert value(after, "signpost_queue_depth", queue="urgent") == 1  # the danger reply
+    assert value(after, "signpost_queue_depth", queue="relay") >= 3  # ack + two forwards
+    assert value(after, "signpost_queue_oldest_job_age_seconds", queue="replies") >= 0
+    assert value(after, "signpost_relay_open_cases") == 1
+    assert value(after, "signpost_relay_oldest_unacknowledged_age_seconds") >= 0
+    assert value(after, "signpost_redis_up") == 1
+
+    standin.fail_next(1, status=500, code=20500)
+    run_jobs()
+    done = scrape(client)
+    assert value(done, "signpost_queue_depth", queue="replies") == 0
+    assert value(done, "signpost_sends_total", outcome="retry", code="20500") == 1
+    assert value(done, "signpost_send_retries_total") == 1
+    assert value(done, "signpost_sends_total", outcome="sent") == len(standin.messages)
+    assert value(done, "signpost_queue_scheduled_jobs", queue="relay") == 2  # the retry, and the escalation
+
+    # No phone number (other than our own published receiving numbers) and no text in any label.
+    ours = {SHORT_CODE, RELAY_LINE, "other"}
+    people = {TEXTER, OTHER_TEXTER, "+447700900789", "+447700900321", *CONTROL_ROOM}
+    for samples in done.values():
+        for sample in samples:
+            for label, text in sample.labels.items():
+                assert not any(p in text or p.lstrip("+") in text for p in people), (sample.name, label)
+                assert not any(word.lower() in text.lower() for word in ("outside", "need help", "what is"))
+                if re.search(r"\d{7,}", text):
+                    assert label == "number" and text in ours, (sample.name, label, text)
+
+
+def test_oldest_job_age_per_queue(client, r):
+    qs = make_queues(r)
+    enqueue_send(qs[REPLIES], TEXTER, SHORT_CODE, "hello", "age-1")
+    r.hset("rq:job:send-age-1", "enqueued_at", time.strftime("%Y-%m-%dT%H:%M:%S.000000Z",
+                                                              time.gmtime(time.time() - 42)))
+    samples = scrape(client)
+    assert 41 <= value(samples, "signpost_queue_oldest_job_age_seconds", queue="replies") <= 50
+    assert value(samples, "signpost_queue_oldest_job_age_seconds", queue="relay") == 0
+
+
+def test_metrics_page_survives_redis_down(settings_env):
+    from gateway import create_app
+
+    app = create_app({"REDIS_URL": "redis://127.0.0.1:1/0", "REDIS_TIMEOUT": 0.5})
+    samples = scrape(app.test_client())
+    assert value(samples, "signpost_redis_up") == 0
+    assert "signpost_webhook_duration_seconds_count" in samples
