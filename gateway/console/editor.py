@@ -234,6 +234,7 @@ def keyword(set_name: str, name: str | None) -> ResponseReturnValue:
     ok, errors, general, warnings = save(mutate, fields, f"keyword {set_name}.{new_name}"
                                          + ("" if name in (None, new_name) else f" (renamed from {name})"))
     if not ok:
+        general = _collisions_on_fields(general, new_name, alias_words, language, errors)
         return render_template("keyword.html", set_name=set_name, name=name, languages=languages, values=form,
                                errors=errors, general=general), 400
     flash(f"{new_name} saved to the draft. Try it in the sandbox, then publish.", "info")
@@ -241,6 +242,30 @@ def keyword(set_name: str, name: str | None) -> ResponseReturnValue:
         if warning.entry.startswith(where):
             flash(f"Warning: {warning.entry}: {warning.reason}", "warning")
     return redirect(url_for("console.keywords") + f"#kw-{set_name}-{new_name}")
+
+
+_COLLISION = re.compile(r"^sets\.[^.]+\.keywords\.([^.\[]+)\S*: '([^']+)' is already used by "
+                        r"(an alias of|keyword) (\S+) \(line \d+\)$")
+
+
+def _collisions_on_fields(general: list[str], keyword: str, alias_words: dict[str, list[str]], language: str,
+                          errors: dict[str, list[str]]) -> list[str]:
+    """A word of this keyword that another keyword already uses is reported on the other keyword's line (it
+    comes later in the file); show it on this form's field instead, naming the other keyword."""
+    rest = []
+    for line in general:
+        found = _COLLISION.match(line)
+        if found is None or found.group(4) != keyword:
+            rest.append(line)
+            continue
+        other, word, how = found.group(1), found.group(2), found.group(3)
+        if how == "keyword":
+            field = "name"
+        else:
+            field = next((f"aliases_{lang}" for lang, listed in alias_words.items()
+                          if word.lower() in (w.lower() for w in listed)), f"aliases_{language}")
+        errors.setdefault(field, []).append(f"{word!r} is already used by keyword {other}")
+    return rest
 
 
 @bp.post("/sets/<set_name>/keywords/<name>/delete")

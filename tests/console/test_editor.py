@@ -1,0 +1,188 @@
+"""The keyword editor: drafts, per-field validation with the `keywords check` rules, preview, publish, restore."""
+
+from __future__ import annotations
+
+import time
+
+from gateway import engine, versions
+from gateway.console import audit
+from gateway.keywordbook import parse_book
+from gateway.runtime import signpost
+from tests.conftest import SHORT_CODE
+from tests.console.support import REFERER, post, token
+
+DVS = "/console/sets/main/keywords/DVS"
+GOOD = "Derbyshire Victim Services: call 0800 612 6505, any time. If you are in danger, call 999."
+
+
+def dvs_form(**overrides) -> dict:
+    form = {"name": "DVS", "aliases_en": "VICTIM, VICTIMS, SUPPORT", "reply_en": GOOD}
+    form.update(overrides)
+    return form
+
+
+def draft_book(r):
+    return parse_book(versions.get_draft(r).text)
+
+
+def test_edit_goes_to_the_draft_not_live(signed_in, app, r):
+    client = signed_in("editor", name="ed")
+    response = post(client, DVS, dvs_form())
+    assert response.status_code == 302, response.get_data(as_text=True)
+    draft = versions.get_draft(r)
+    assert draft.by == "console:ed" and draft.base is None
+    assert engine.decide(draft_book(r), "DVS", SHORT_CODE).reply == GOOD
+    with app.app_context():
+        assert engine.decide(signpost().book, "dvs", SHORT_CODE).reply != GOOD
+    assert versions.live_number(r) is None
+    assert audit.recent(r)[0]["action"] == "draft-edit"
+    page = client.get("/console/keywords").get_data(as_text=True)
+    assert "draft" in page and GOOD in page
+
+
+def test_draft_keeps_key_order_and_the_format_guide(signed_in, r):
+    client = signed_in("editor")
+    post(client, DVS, dvs_form())
+    text = versions.get_draft(r).text
+    assert text.startswith("# ====")  # the leading comment block for staff is kept
+    assert text.index("version:") < text.index("default_set:") < text.index("numbers:") < text.index("danger:")
+    assert text.index("DVS:") < text.index("STALKING:") < text.index("POLICE:")
+
+
+def test_refused_edits_say_why_per_field(signed_in, r):
+    client = signed_in("editor")
+    cases = [
+        (dvs_form(reply_en="Call 0800 000 00 now."), "reply_en", "not a valid UK number"),
+        (dvs_form(aliases_en="VICTIM, STOP"), "aliases_en", "reserved for opt-out"),
+        (dvs_form(aliases_en="VICTIM, STALKER"), "aliases_en", "already used by"),
+        (dvs_form(name="HELP"), "name", "reserved"),
+        (dvs_form(name="TWO WORDS"), "name", "single word"),
+        (dvs_form(reply_en="x " * 900), "reply_en", "SMS parts (max 10)"),
+    ]
+    for form, field, reason in cases:
+        response = post(client, DVS, form)
+        assert response.status_code == 400, form
+        html = response.get_data(as_text=True)
+        start = html.index(f'id="err-{field}"')
+        assert reason in html[start:start + 600], (field, reason, html[start:start + 600])
+        assert 'aria-invalid="true"' in html
+    assert versions.get_draft(r) is None  # nothing was saved
+
+
+def test_keyword_collision_on_create_is_refused(signed_in, r):
+    client = signed_in("editor")
+    response = post(client, "/console/sets/main/keywords/new", {"name": "dvs", "reply_en": GOOD})
+    assert response.status_code == 400
+    assert "DVS already exists" in response.get_data(as_text=True)
+    response = post(client, "/console/sets/main/keywords/new", {"name": "VICTIM", "reply_en": GOOD})
+    assert response.status_code == 400
+    assert "already used by" in response.get_data(as_text=True)
+
+
+def test_default_and_help_must_mention_999(signed_in, r):
+    client = signed_in("editor")
+    form = {"default_en": "Text DVS, STALKING, CRIMESTOPPERS, DEAF or POLICE.", "help_en": "Text DVS. Call 999."}
+    response = post(client, "/console/sets/main/texts", form)
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert "must tell people in danger to call 999" in html[html.index('id="err-default_en"'):]
+    form["default_en"] += " If you are in danger, call 999."
+    assert post(client, "/console/sets/main/texts", form).status_code == 302
+    book = draft_book(r)
+    assert book.sets["main"].help["en"] == "Text DVS. Call 999."
+    assert book.sets["main"].optout_reply is None  # left empty: optional replies are removed
+
+
+def test_create_and_delete_keyword_and_aliases(signed_in, r):
+    client = signed_in("editor")
+    form = {"name": "scam", "aliases_en": "FRAUD, SCAMMED",
+            "reply_en": "Report fraud to Action Fraud on 0300 123 2040. If you are in danger, call 999."}
+    assert post(client, "/console/sets/main/keywords/new", form).status_code == 302
+    decision = engine.decide(draft_book(r), "fraud", SHORT_CODE)
+    assert decision.keyword == "SCAM" and decision.match == "alias"
+    assert post(client, "/console/sets/main/keywords/SCAM/delete").status_code == 302
+    assert "SCAM" not in draft_book(r).sets["main"].keywords
+
+
+def test_rename_keeps_position(signed_in, r):
+    client = signed_in("editor")
+    assert post(client, DVS, dvs_form(name="VS")).status_code == 302
+    names = list(draft_book(r).sets["main"].keywords)
+    assert names[0] == "VS" and "DVS" not in names
+
+
+def test_danger_phrases_and_relay_ack(signed_in, r):
+    client = signed_in("editor")
+    page = client.get("/console/danger").get_data(as_text=True)
+    assert "kill*" in page
+    reply = "If you are in danger, call 999 now. Deaf: text 07800 002414."
+    form = {"phrases_": "help me\nstalker outside\n", "reply_": reply}
+    assert post(client, "/console/danger", form).status_code == 302
+    book = draft_book(r)
+    assert [p.text for p in book.danger_phrases] == ["help me", "stalker outside"]
+    assert engine.decide(book, "DVS stalker outside now", SHORT_CODE).danger
+    response = post(client, "/console/danger", {"phrases_": "", "reply_": reply})
+    assert response.status_code == 400 and "needs at least one phrase" in response.get_data(as_text=True)
+    ack_url = "/console/numbers/+447800002414/relay-ack"
+    response = post(client, ack_url, {"ack_en": "Your message reached the control room."})
+    assert response.status_code == 400 and "call 999" in response.get_data(as_text=True)
+    ack = "Your message reached the control room. If you are in danger, call 999."
+    assert post(client, ack_url, {"ack_en": ack}).status_code == 302
+    assert draft_book(r).relay_ack("+447800002414") == ack
+
+
+def test_preview_api(signed_in):
+    client = signed_in("editor")
+    headers = {**REFERER, "X-CSRFToken": token(client)}
+    plain = client.post("/console/api/preview", json={"text": "Call 101. " * 17}, headers=headers).get_json()
+    assert plain["encoding"] == "GSM-7" and plain["chars"] == 170 and plain["segments"] == 2
+    curly = client.post("/console/api/preview", json={"text": "It\u2019s \u201cok\u201d \u2013 call 999\u2026"},
+                        headers=headers).get_json()
+    assert curly["encoding"] == "UCS-2" and curly["segments"] == 1
+    assert [(c["char"], c["fix"]) for c in curly["non_gsm"]] == [
+        ("\u2019", "'"), ("\u201c", '"'), ("\u201d", '"'), ("\u2013", "-"), ("\u2026", "...")]
+    assert curly["fixed"] == "It's \"ok\" - call 999..."
+    long_ucs2 = client.post("/console/api/preview", json={"text": "\u2019" + "a" * 80}, headers=headers).get_json()
+    assert long_ucs2["segments"] == 2 and long_ucs2["per_part"] == 67
+    bad = client.post("/console/api/preview", json={"text": "Call +44 12"}, headers=headers).get_json()
+    assert bad["bad_numbers"]
+
+
+def test_publish_draft_and_restore(signed_in, app, r):
+    client = signed_in("editor", name="ed")
+    post(client, DVS, dvs_form())
+    page = client.get("/console/draft").get_data(as_text=True)
+    assert "Derbyshire Victim Services: call 0800 612 6505" in page  # the diff
+    response = post(client, "/console/draft/publish", {"message": ""})
+    assert versions.live_number(r) is None  # a message is required
+    response = post(client, "/console/draft/publish", {"message": "shorter DVS reply"})
+    assert response.status_code == 302
+    assert versions.live_number(r) == 1 and versions.get_draft(r) is None
+    v1 = versions.get(r, 1)
+    assert v1.author == "console:ed" and v1.message == "shorter DVS reply" and GOOD in v1.diff
+    with app.app_context():
+        assert engine.decide(signpost().book, "DVS", SHORT_CODE).reply == GOOD
+    page = client.get("/console/versions/1").get_data(as_text=True)
+    assert "shorter DVS reply" in page and "console:ed" in page
+    assert client.get("/console/versions/1.yaml").get_data(as_text=True) == v1.text
+    # Restore keywords.yaml's text? Publish another, then restore version 1 in one step.
+    post(client, DVS, dvs_form(reply_en=GOOD.replace("any time", "day or night")))
+    post(client, "/console/draft/publish", {"message": "v2"})
+    assert post(client, "/console/versions/1/restore").status_code == 302
+    assert versions.live_number(r) == 3 and versions.get(r, 3).restored_from == 1
+    time.sleep(1.05)
+    with app.app_context():
+        assert engine.decide(signpost().book, "DVS", SHORT_CODE).reply == GOOD
+    actions = [e["action"] for e in audit.recent(r)]
+    assert "published" in actions and "restored" in actions
+
+
+def test_stale_draft_is_not_published_over_a_newer_version(signed_in, r):
+    client = signed_in("editor")
+    post(client, DVS, dvs_form())
+    versions.publish(r, parse_book(versions.get_draft(r).text).source_text, "cli", "someone else", "")
+    response = post(client, "/console/draft/publish", {"message": "mine"}, follow_redirects=True)
+    assert "was published after this draft was started" in response.get_data(as_text=True)
+    assert versions.live_number(r) == 1
+    post(client, "/console/draft/discard")
+    assert versions.get_draft(r) is None
