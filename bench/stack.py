@@ -1,0 +1,198 @@
+"""A whole signpost stack on this machine for the benchmarks: its own Redis, the Twilio stand-in, gunicorn
+with the shipped settings (deploy/gunicorn.conf.py), and `python -m workers`. Every process is started here,
+on free ports, and stopped by its own pid."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import redis
+
+ROOT = Path(__file__).resolve().parents[1]
+ACCOUNT_SID = "AC" + "c" * 32
+TOKEN = "bench-burst-token"
+SHORT_CODE = "82228"
+RELAY_LINE = "+447800002414"
+CONTROL_ROOM = ("+447400000001", "+447400000002")
+SUPERVISOR = "+447400000009"
+OUT = ROOT / "bench" / "out"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port: int, timeout: float = 20.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+def keywords_file(rate: float) -> Path:
+    """keywords.yaml with 82228 at `rate` messages per second (the UK short-code cap is 100)."""
+    text = (ROOT / "keywords.yaml").read_text()
+    text, n = re.subn(r'("82228":\n(?:    .*\n)*?    rate_per_second: )\d+', rf"\g<1>{rate:g}", text)
+    if n != 1:
+        raise SystemExit("could not set the 82228 rate in keywords.yaml")
+    OUT.mkdir(exist_ok=True)
+    path = OUT / f"keywords-{rate:g}.yaml"
+    path.write_text(text)
+    return path
+
+
+class Stack:
+    """Redis + stand-in + gunicorn + workers, each restartable, each stopped by pid."""
+
+    def __init__(self, *, rate: float = 100, concurrency: int = 4, web_workers: int | None = None,
+                 redis_conf: Path | None = None, appendfsync: str | None = None, fault_rate: float = 0.0,
+                 log_level: str = "INFO", name: str = "burst") -> None:
+        self.rate, self.concurrency, self.web_workers = rate, concurrency, web_workers
+        self.redis_conf, self.appendfsync, self.fault_rate = redis_conf, appendfsync, fault_rate
+        self.log_level, self.name = log_level, name
+        self.dir = Path(tempfile.mkdtemp(prefix=f"signpost-{name}-"))
+        self.redis_port, self.web_port = free_port(), free_port()
+        self.procs: dict[str, subprocess.Popen] = {}
+        self.standin_url = ""
+        OUT.mkdir(exist_ok=True)
+
+    # -- processes ---------------------------------------------------------------------------------------
+    def _log(self, what: str):
+        return (OUT / f"{self.name}-{what}.log").open("a")
+
+    def start_redis(self) -> None:
+        cmd = ["redis-server"]
+        if self.redis_conf:
+            cmd.append(str(self.redis_conf))
+        else:
+            cmd += ["--save", "", "--appendonly", "no"]
+        cmd += ["--port", str(self.redis_port), "--bind", "127.0.0.1", "--dir", str(self.dir),
+                "--daemonize", "no", "--logfile", str(OUT / f"{self.name}-redis.log")]
+        if self.appendfsync:
+            cmd += ["--appendfsync", self.appendfsync]
+        self.procs["redis"] = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        r = redis.Redis(port=self.redis_port)
+        for _ in range(200):
+            try:
+                r.ping()
+                break
+            except redis.RedisError:
+                time.sleep(0.05)
+        else:
+            raise SystemExit("redis-server did not start")
+        # Loading the AOF after a restart: wait until Redis answers commands, not just PING.
+        for _ in range(400):
+            try:
+                r.dbsize()
+                return
+            except redis.BusyLoadingError:
+                time.sleep(0.05)
+
+    def start_standin(self) -> None:
+        cmd = [sys.executable, "-m", "tests.twilio_standin", "--port", "0", "--account-sid", ACCOUNT_SID,
+               "--auth-token", TOKEN]
+        if self.fault_rate:
+            cmd += ["--fault-rate", str(self.fault_rate), "--fault-seed", "5"]
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=self._log("standin"), text=True)
+        line = proc.stdout.readline().strip()
+        if not line.startswith("listening "):
+            raise SystemExit(f"stand-in did not start: {line!r}")
+        self.standin_url = line.split(" ", 1)[1]
+        self.procs["standin"] = proc
+
+    @property
+    def env(self) -> dict[str, str]:
+        return dict(
+            os.environ, SIGNPOST_ENV="production", REDIS_URL=f"redis://127.0.0.1:{self.redis_port}/0",
+            REDIS_TIMEOUT="1", TWILIO_ACCOUNT_SID=ACCOUNT_SID, TWILIO_AUTH_TOKEN=TOKEN,
+            TWILIO_API_BASE_URL=self.standin_url, KEYWORDS_FILE=str(keywords_file(self.rate)),
+            PUBLIC_URL=f"http://127.0.0.1:{self.web_port}", SECRET_KEY="bench-secret-key", LOG_LEVEL=self.log_level,
+            RELAY_FORWARD_TO=",".join(CONTROL_ROOM), RELAY_ESCALATE_TO=SUPERVISOR, RELAY_ESCALATE_AFTER="3600",
+            PROMETHEUS_MULTIPROC_DIR=str(self.dir / "metrics"),
+        )
+
+    def start_web(self) -> None:
+        cmd = [sys.executable, "-m", "gunicorn", "--config", str(ROOT / "deploy" / "gunicorn.conf.py"),
+               "--bind", f"127.0.0.1:{self.web_port}"]
+        if self.web_workers:
+            cmd += ["--workers", str(self.web_workers)]
+        cmd.append("wsgi:app")
+        self.procs["web"] = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL,
+                                             stderr=self._log("web"))
+        if not wait_port(self.web_port):
+            raise SystemExit(f"gunicorn did not start; see {OUT / (self.name + '-web.log')}")
+
+    def start_workers(self) -> None:
+        cmd = [sys.executable, "-m", "workers", "--concurrency", str(self.concurrency)]
+        self.procs["workers"] = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL,
+                                                 stderr=self._log("workers"), start_new_session=True)
+
+    def start(self) -> Stack:
+        self.start_redis()
+        self.start_standin()
+        self.start_web()
+        self.start_workers()
+        time.sleep(2.0)  # workers registered and idle
+        return self
+
+    def worker_children(self) -> list[int]:
+        """Pids of the pool's worker processes."""
+        pid = self.procs["workers"].pid
+        out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout
+        return [int(x) for x in out.split()]
+
+    def stop_one(self, name: str, sig: int = signal.SIGTERM, timeout: float = 15.0) -> None:
+        proc = self.procs.pop(name, None)
+        if proc is None or proc.poll() is not None:
+            return
+        if name == "workers":
+            # The pool and its children share a session of their own: stop them all, by that group's id.
+            os.killpg(proc.pid, sig)
+        else:
+            proc.send_signal(sig)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            if name == "workers":
+                os.killpg(proc.pid, signal.SIGKILL)
+            else:
+                proc.kill()
+            proc.wait()
+
+    def stop(self) -> None:
+        for name in ("web", "workers", "standin", "redis"):
+            self.stop_one(name)
+
+    def __enter__(self) -> Stack:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # -- observations -----------------------------------------------------------------------------------
+    def standin_get(self, what: str, since: int = 0) -> list[dict]:
+        with urllib.request.urlopen(f"{self.standin_url}/_standin/{what}?since={since}", timeout=30) as resp:
+            return json.loads(resp.read())
+
+    def redis(self) -> redis.Redis:
+        return redis.Redis(port=self.redis_port, socket_timeout=2)
+
+    def metrics_text(self) -> str:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.web_port}/metrics", timeout=10) as resp:
+            return resp.read().decode()
