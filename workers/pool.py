@@ -95,10 +95,9 @@ def recover_orphans(r: redis.Redis, dead: frozenset[str] = frozenset()) -> list[
                 verdicts[worker] = worker in dead or not worker or worker_gone(r, worker)
             if not verdicts[worker] or job.get_status(refresh=False) != JobStatus.STARTED:
                 continue
-            with r.pipeline() as p:
-                p.zrem(registry.key, entry)
-                queue.enqueue_job(job, pipeline=p, at_front=True)
-                p.execute()
+            # Queued again before it leaves the registry: a crash in between can repeat it, never lose it.
+            queue.enqueue_job(job, at_front=True)
+            r.zrem(registry.key, entry)
             recovered.append(job_id)
             log.warning("recovered job %s from dead worker %s: queued again at the front of %s", job_id,
                         worker[:8], name)
