@@ -10,7 +10,7 @@ import redis
 from flask import Flask
 
 from gateway import config
-from gateway.keywordbook import load_book
+from gateway.keywordbook import KeywordBook, KeywordFileError, load_book
 from gateway.queues import make_queues
 from gateway.runtime import Signpost
 
@@ -30,8 +30,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         socket_timeout=settings["REDIS_TIMEOUT"],
         socket_connect_timeout=settings["REDIS_TIMEOUT"],
     )
-    book = load_book(settings["KEYWORDS_FILE"])
-    if book.relay_numbers and not settings["RELAY_FORWARD_TO"] and settings["SIGNPOST_ENV"] == config.PRODUCTION:
+    book = load_bootstrap(settings["KEYWORDS_FILE"])
+    production = settings["SIGNPOST_ENV"] == config.PRODUCTION
+    if book and book.relay_numbers and not settings["RELAY_FORWARD_TO"] and production:
         lines = ", ".join(book.relay_numbers)
         raise config.ConfigError(f"RELAY_FORWARD_TO is not set; {settings['KEYWORDS_FILE']} marks relay line {lines}")
     app.extensions["signpost"] = Signpost(redis=connection, queues=make_queues(connection), book=book)
@@ -51,6 +52,16 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
             "and replies go to the local outbox"
         )
     return app
+
+
+def load_bootstrap(path: str) -> KeywordBook | None:
+    """The keywords file, or None when it is refused: a version published in Redis is then served instead."""
+    try:
+        return load_book(path)
+    except KeywordFileError as exc:
+        # Not fatal: the live version in Redis keeps serving; /readyz says 503 until keywords are loaded.
+        logging.getLogger("signpost").error("keywords: %s refused, not served:\n%s", path, exc)
+        return None
 
 
 def configure_logging(level: str, json_lines: bool = False) -> None:

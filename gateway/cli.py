@@ -41,7 +41,10 @@ def simulate(text: str, from_: str, to: str) -> None:
     """Print the decision and the exact reply for TEXT, without sending or recording anything."""
     if texter_number(from_) is None:
         raise click.BadParameter(f"{from_!r} is not a phone number", param_hint="--from")
-    decision = engine.decide(signpost().book, text, to)
+    book = signpost().book
+    if book is None:
+        raise click.ClickException("no keywords loaded: run `keywords check` to see why the file is refused")
+    decision = engine.decide(book, text, to)
     click.echo(f"decision: {decision.kind}  keyword: {decision.keyword}  match: {decision.match}  "
                f"language: {decision.language}  danger: {decision.danger}")
     reply = decision.reply if decision.reply is not None else decision.confirmation

@@ -13,13 +13,13 @@ from gateway.versions import LiveBook
 class Signpost:
     """Per-app handles made by the factory; `book` is the live published version (see gateway.versions)."""
 
-    def __init__(self, redis: redis.Redis, queues: dict[str, Queue], book: KeywordBook) -> None:
+    def __init__(self, redis: redis.Redis, queues: dict[str, Queue], book: KeywordBook | None) -> None:
         self.redis = redis
         self.queues = queues
         self.live = LiveBook(redis, book)
 
     @property
-    def book(self) -> KeywordBook:
+    def book(self) -> KeywordBook | None:
         """The keywords in service: re-read within a second of a publish, from any process."""
         return self.live.get()
 

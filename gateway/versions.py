@@ -225,7 +225,7 @@ class LiveBook:
     keeps being served and the webhook never fails because of this.
     """
 
-    def __init__(self, connection: Callable[[], redis.Redis] | redis.Redis, bootstrap: KeywordBook,
+    def __init__(self, connection: Callable[[], redis.Redis] | redis.Redis, bootstrap: KeywordBook | None,
                  every: float = CHECK_EVERY) -> None:
         self._connection = connection
         self.bootstrap = bootstrap
@@ -234,13 +234,19 @@ class LiveBook:
         self.every = every
         self._checked = 0.0
         self._lock = threading.Lock()
-        log.info("keywords: %s loaded as the bootstrap; a version published in Redis replaces it",
-                 bootstrap.source)
+        if bootstrap is not None:
+            log.info("keywords: %s loaded as the bootstrap; a version published in Redis replaces it",
+                     bootstrap.source)
 
     def _redis(self) -> redis.Redis:
         return self._connection() if callable(self._connection) else self._connection
 
-    def get(self) -> KeywordBook:
+    @property
+    def bootstrap_text(self) -> str:
+        """The bootstrap file's text ('' when it was refused at start-up)."""
+        return self.bootstrap.source_text if self.bootstrap is not None else ""
+
+    def get(self) -> KeywordBook | None:
         """The live book; checks the version key when the last check is over `every` seconds old."""
         now = time.monotonic()
         if now - self._checked < self.every:
@@ -279,7 +285,9 @@ class LiveBook:
 
     def describe(self) -> str:
         """'version N' or the bootstrap file name."""
-        return f"version {self.number}" if self.number else self.bootstrap.source
+        if self.number:
+            return f"version {self.number}"
+        return self.bootstrap.source if self.bootstrap is not None else "no keywords loaded"
 
 
 _worker_books: dict[str, LiveBook] = {}

@@ -20,6 +20,8 @@ log = logging.getLogger("signpost.webhook")
 
 SID = re.compile(r"^(SM|MM)[0-9a-fA-F]{32}$")
 OUR_NUMBER = re.compile(r"^\+?[0-9]{3,15}$")
+# Only when no keyword data can be loaded at all (readyz is 503 then): never leave a texter unanswered.
+NO_KEYWORDS_REPLY = "Sorry, this service cannot answer automatically right now. If you are in danger, call 999."
 STATUSES = frozenset(
     "queued sending sent delivered undelivered failed accepted scheduled read canceled receiving received".split()
 )
@@ -74,8 +76,13 @@ def receive_sms() -> Response:
         log.warning("refused inbound text: %s", msg)
         return twiml(status=400)
     sp = signpost()
-    decision = engine.decide(sp.book, msg.body, msg.ours)
-    ctx = inbound.Context(sp.redis, sp.queues, current_app.config, sp.book)
+    book = sp.book  # one version for the whole request, even if a publish lands meanwhile
+    if book is None:
+        log.error("no keywords loaded (keywords file refused and nothing published); fallback reply %s",
+                  inbound.describe(msg))
+        return twiml([(None, NO_KEYWORDS_REPLY)])
+    decision = engine.decide(book, msg.body, msg.ours)
+    ctx = inbound.Context(sp.redis, sp.queues, current_app.config, book)
     try:
         outcome = inbound.handle(ctx, msg, decision)
     except Exception as exc:
@@ -86,8 +93,8 @@ def receive_sms() -> Response:
         else:
             log.exception("inbound handling failed; answering inline %s decision=%s",
                           inbound.describe(msg), decision.kind)
-        metrics.observe_inbound(sp.book, msg.ours, decision, time.perf_counter() - started)
-        return twiml(inbound.inline_messages(current_app.config, sp.book, msg, decision))
+        metrics.observe_inbound(book, msg.ours, decision, time.perf_counter() - started)
+        return twiml(inbound.inline_messages(current_app.config, book, msg, decision))
     log.info(
         "inbound %s decision=%s keyword=%s match=%s danger=%s action=%s queue=%s ms=%.1f",
         inbound.describe(msg), decision.kind, decision.keyword, decision.match, decision.danger,
@@ -96,7 +103,7 @@ def receive_sms() -> Response:
     if outcome.action != "duplicate":
         msglog.record_inbound(sp.redis, current_app.config, msg.message_sid, msg.texter, msg.ours, len(msg.body),
                               decision.kind, decision.keyword, outcome.action)
-    metrics.observe_inbound(sp.book, msg.ours, decision, time.perf_counter() - started)
+    metrics.observe_inbound(book, msg.ours, decision, time.perf_counter() - started)
     return twiml()
 
 

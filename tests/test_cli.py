@@ -66,3 +66,15 @@ def test_flask_command_line_end_to_end(settings_env):
     )
     assert result.returncode == 0, result.stderr
     assert "0808 802 0300" in result.stdout
+
+
+def test_check_reports_a_broken_live_file_cleanly(settings_env, tmp_path):
+    """Staff edit keywords.yaml in place and run the check: the app still loads, the check says why."""
+    bad = tmp_path / "keywords.yaml"
+    bad.write_text((ROOT / "keywords.yaml").read_text().replace("default_set: main", "default_set: mian"))
+    env = dict(os.environ, KEYWORDS_FILE=str(bad))
+    result = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "keywords", "check"], cwd=ROOT,
+                            env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert f"{bad}:" in result.stderr and "mian" in result.stderr

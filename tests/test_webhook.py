@@ -211,3 +211,14 @@ def test_unexpected_failure_still_answers_inline_and_never_500(client, r, monkey
     assert "0800 612 6505" in text
     assert any("answering inline" in rec.getMessage() for rec in caplog.records)
     assert r.keys("signpost:seen:*") == []  # not marked seen: Twilio's retry would be handled afresh
+
+
+def test_refused_keywords_file_still_answers_and_is_not_ready(settings_env, monkeypatch, tmp_path, r):
+    bad = tmp_path / "keywords.yaml"
+    bad.write_text("version: 1\nnot: valid\n")
+    monkeypatch.setenv("KEYWORDS_FILE", str(bad))
+    client = create_app().test_client()
+    (text,) = messages_in(post_signed(client, "/sms", inbound_form("DVS")))
+    assert "999" in text
+    ready = client.get("/readyz")
+    assert ready.status_code == 503 and "keywords not loaded" in ready.json["problems"]

@@ -64,7 +64,7 @@ def disable_user(name: str) -> None:
 def export(path: str | None) -> None:
     """Write the live keywords version as YAML to PATH (default: standard output)."""
     sp = signpost()
-    number, text = versions.live_text(sp.redis, sp.live.bootstrap.source_text)
+    number, text = versions.live_text(sp.redis, sp.live.bootstrap_text)
     if path:
         with open(path, "w", encoding="utf-8") as handle:
             handle.write(text)
@@ -84,7 +84,7 @@ def import_(path: str, message: str) -> None:
         text = handle.read()
     try:
         version = versions.publish(sp.redis, text, "cli", message or f"imported {path}",
-                                   sp.live.bootstrap.source_text, source=path)
+                                   sp.live.bootstrap_text, source=path)
     except KeywordFileError as exc:
         click.echo(str(exc), err=True)
         raise SystemExit(1) from None

@@ -34,7 +34,7 @@ _WORDS = re.compile(r"[\s,;]+")
 
 
 def bootstrap_text() -> str:
-    return signpost().live.bootstrap.source_text
+    return signpost().live.bootstrap_text
 
 
 def working() -> tuple[str, int | None, bool]:
