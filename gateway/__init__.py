@@ -8,6 +8,7 @@ from typing import Any
 
 import redis
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from gateway import config
 from gateway.keywordbook import KeywordBook, KeywordFileError, load_book
@@ -23,6 +24,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         settings.update(test_config)
     config.validate(settings)
     app.config.from_mapping(settings)
+    if settings["PROXY_COUNT"]:
+        # Behind a load balancer: the client address (console lockout) and public URL come from its headers.
+        n = settings["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)
     configure_logging(settings["LOG_LEVEL"], json_lines=settings["SIGNPOST_ENV"] == config.PRODUCTION)
 
     connection = redis.Redis.from_url(

@@ -81,6 +81,7 @@ _SETTINGS: dict[str, tuple[Any, Any]] = {
     "RELAY_ESCALATE_AFTER": (lambda n, v: _int(n, v, 1), 120),
     "RELAY_ESCALATE_TIERS_AFTER": (lambda n, v: _int(n, v, 0), 2),
     "RETENTION_DAYS": (lambda n, v: _int(n, v, 1), 30),
+    "PROXY_COUNT": (lambda n, v: _int(n, v, 0), 0),
     "PROMETHEUS_MULTIPROC_DIR": (_str, ""),
 }
 

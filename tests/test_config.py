@@ -129,3 +129,21 @@ def test_relay_forward_numbers_normalised(settings_env, monkeypatch):
     from gateway import create_app
 
     assert create_app().config["RELAY_FORWARD_TO"] == ("+447400000001", "+447400000002")
+
+
+def test_behind_a_proxy_the_client_address_comes_from_the_forwarded_header(settings_env, monkeypatch):
+    monkeypatch.setenv("PROXY_COUNT", "1")
+    from flask import request
+
+    from gateway import create_app
+
+    app = create_app()
+
+    @app.get("/whoami-test")
+    def whoami():
+        return f"{request.remote_addr} {request.url}"
+
+    answer = app.test_client().get("/whoami-test", headers={"X-Forwarded-For": "203.0.113.9",
+                                                             "X-Forwarded-Proto": "https",
+                                                             "X-Forwarded-Host": "sms.example.org"})
+    assert answer.text == "203.0.113.9 https://sms.example.org/whoami-test"
