@@ -43,3 +43,17 @@ def test_a_worker_whose_registration_expired_is_dead(r):
     queue, job_id = started_by(r, "expired")
     r.delete("rq:worker:expired")
     assert recover_orphans(r) == [job_id]
+
+
+def test_a_job_popped_but_never_started_is_requeued(r):
+    from workers.pool import lost_queued, requeue_lost
+
+    queue = Queue(REPLIES, connection=r)
+    enqueue_send(queue, TEXTER, SHORT_CODE, "popped", "popped")
+    enqueue_send(queue, TEXTER, SHORT_CODE, "waiting", "waiting")
+    assert r.lpop(queue.key) == b"send-popped"  # a worker popped it and died before starting it
+    suspects = lost_queued(r)
+    assert suspects == {"send-popped"}
+    assert requeue_lost(r, suspects) == ["send-popped"]
+    assert queue.get_job_ids() == ["send-popped", "send-waiting"]
+    assert lost_queued(r) == set()

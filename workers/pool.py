@@ -104,20 +104,68 @@ def recover_orphans(r: redis.Redis, dead: frozenset[str] = frozenset()) -> list[
     return recovered
 
 
+def lost_queued(r: redis.Redis) -> set[str]:
+    """Jobs marked queued that are in no queue: popped by a worker that died (or lost Redis) before it
+    recorded the job as started. rq pops with LPOP/BLPOP when a worker serves several queues, so that
+    window exists; a Redis shutdown mid-burst hits it. Scans every job hash: run it after trouble only."""
+    found = set()
+    keys = [k for k in r.scan_iter(match="rq:job:*", count=1000) if k.count(b":") == 2]
+    for start in range(0, len(keys), 500):
+        batch = keys[start:start + 500]
+        with r.pipeline(transaction=False) as p:
+            for key in batch:
+                p.hmget(key, "status", "origin")
+            rows = p.execute()
+        queued = [(k.decode()[len("rq:job:"):], origin.decode())
+                  for k, (status, origin) in zip(batch, rows, strict=True) if status == b"queued" and origin]
+        with r.pipeline(transaction=False) as p:
+            for job_id, origin in queued:
+                p.lpos(f"rq:queue:{origin}", job_id)
+            positions = p.execute()
+        found.update(job_id for (job_id, _), pos in zip(queued, positions, strict=True) if pos is None)
+    return found
+
+
+def requeue_lost(r: redis.Redis, suspects: set[str]) -> list[str]:
+    """Queue again, at the front, the suspects still queued-but-in-no-queue now (seen twice: not a live pop)."""
+    recovered = []
+    for job_id in sorted(suspects & lost_queued(r)):
+        try:
+            job = Job.fetch(job_id, connection=r)
+        except Exception:  # noqa: BLE001 - gone meanwhile
+            continue
+        Queue(job.origin, connection=r).enqueue_job(job, at_front=True)
+        recovered.append(job_id)
+        log.warning("recovered job %s: it was popped from %s but never started", job_id, job.origin)
+    return recovered
+
+
 class SignpostPool(WorkerPool):
     """rq's WorkerPool, recovering the jobs of a worker that died instead of leaving them to time out."""
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._recover_at = 0.0
+        self._sweeps = 2  # sweeps for popped-but-never-started jobs still to run (two at start)
+        self._suspects: set[str] | None = None
 
     def _recover(self, dead: frozenset[str] = frozenset()) -> None:
         try:
             for name in dead:
                 forget_worker(self.connection, name)
             recover_orphans(self.connection, dead)
+            if self._sweeps:
+                # After a worker death, a Redis outage, or at start: look for popped-but-never-started jobs
+                # twice, RECOVER_EVERY apart, and requeue those seen both times.
+                if self._suspects is not None:
+                    requeue_lost(self.connection, self._suspects)
+                    self._sweeps -= 1
+                self._suspects = lost_queued(self.connection) if self._sweeps else None
         except redis.RedisError as exc:
             log.error("job recovery skipped: redis unavailable (%s)", type(exc).__name__)
+            self._sweeps, self._suspects = 2, None
+        if dead:
+            self._sweeps = max(self._sweeps, 2)
         self._recover_at = time.monotonic() + RECOVER_EVERY
 
     def handle_dead_worker(self, worker_data: WorkerData) -> None:
