@@ -76,7 +76,7 @@ def main() -> None:
     r.flushdb()
     env = dict(os.environ, SIGNPOST_ENV="production", REDIS_URL=args.redis_url, TWILIO_ACCOUNT_SID=ACCOUNT_SID,
                TWILIO_AUTH_TOKEN=TOKEN, SECRET_KEY="bench-secret", KEYWORDS_FILE=str(ROOT / "keywords.yaml"),
-               LOG_LEVEL="INFO")
+               LOG_LEVEL="INFO", RELAY_FORWARD_TO="+447400000001")
     out = ROOT / "bench" / "out"
     out.mkdir(exist_ok=True)
     try:
