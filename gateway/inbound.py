@@ -11,8 +11,9 @@ from typing import Any
 
 import redis
 from rq import Queue
+from rq.job import Job
 
-from gateway import cases, queues, relay, store
+from gateway import cases, intake, msglog, queues, relay, store
 from gateway.engine import Decision
 from gateway.keywordbook import KeywordBook
 from gateway.privacy import mask
@@ -36,6 +37,7 @@ class Outcome:
 
     action: str  # queued, duplicate, opted-out, optout-recorded, optin-recorded, case-opened, ack-done, ...
     queue: str | None = None
+    logged: bool = False  # the message-log entry was written with it
 
 
 @dataclass(frozen=True)
@@ -63,18 +65,26 @@ def danger_alert(msg: Inbound, decision: Decision, at: float) -> list[str]:
     return [f"{head}{f' ({i}/{n})' if n > 1 else ''}:\n{piece}" for i, piece in enumerate(pieces, 1)]
 
 
+def reply_jobs(ctx: Context, msg: Inbound, decision: Decision) -> list[tuple[Queue, Job]]:
+    """The reply to the texter, and for a danger phrase the staff alerts, as RQ jobs not yet stored."""
+    q = ctx.queues[queue_for(decision)]
+    jobs = [(q, intake.send_job(q, msg.texter, msg.ours, decision.reply or "", f"reply-{msg.message_sid}"))]
+    if decision.danger:
+        urgent = ctx.queues[queues.URGENT]
+        for number in ctx.settings["ALERT_TO"]:
+            for i, body in enumerate(danger_alert(msg, decision, time.time())):
+                ref = f"alert-{msg.message_sid}-{number.lstrip('+')}-{i}"
+                jobs.append((urgent, intake.send_job(urgent, number, msg.ours, body, ref)))
+    return jobs
+
+
 def _send_reply(ctx: Context, msg: Inbound, decision: Decision) -> Outcome:
-    name = queue_for(decision)
-    with ctx.r.pipeline(transaction=False) as p:
-        queues.enqueue_send(ctx.queues[name], msg.texter, msg.ours, decision.reply or "",
-                            f"reply-{msg.message_sid}", pipeline=p)
-        if decision.danger:
-            for number in ctx.settings["ALERT_TO"]:
-                for i, body in enumerate(danger_alert(msg, decision, time.time())):
-                    queues.enqueue_send(ctx.queues[queues.URGENT], number, msg.ours, body,
-                                        f"alert-{msg.message_sid}-{number.lstrip('+')}-{i}", pipeline=p)
-        p.execute()
-    return Outcome("queued", name)
+    """Keyword, default and help replies: one Redis round trip (dedupe, opt-out, queue, message log)."""
+    fields = msglog.inbound_fields(ctx.settings, msg.message_sid, msg.texter, msg.ours, len(msg.body),
+                                   decision.kind, decision.keyword, "")
+    action = intake.submit(ctx.r, ctx.settings, msg.message_sid, msg.texter, msg.ours,
+                           reply_jobs(ctx, msg, decision), fields)
+    return Outcome(action, queue_for(decision) if action == "queued" else None, logged=action != "duplicate")
 
 
 def _confirm(ctx: Context, msg: Inbound, decision: Decision, kind: str) -> str | None:
@@ -124,6 +134,7 @@ def _relay(ctx: Context, msg: Inbound, decision: Decision) -> Outcome:
     return Outcome("case-opened" if new else "case-threaded", queues.RELAY)
 
 
+REPLY_KINDS = frozenset({"keyword", "default", "help"})
 HANDLERS: dict[str, Callable[[Context, Inbound, Decision], Outcome]] = {
     "keyword": _send_reply,
     "default": _send_reply,
@@ -136,6 +147,8 @@ HANDLERS: dict[str, Callable[[Context, Inbound, Decision], Outcome]] = {
 
 def handle(ctx: Context, msg: Inbound, decision: Decision) -> Outcome:
     """Dedupe by MessageSid, respect opt-outs, then run the handler for the decision's kind."""
+    if decision.kind in REPLY_KINDS:
+        return HANDLERS[decision.kind](ctx, msg, decision)  # dedupe and opt-out checks are in its one call
     with ctx.r.pipeline(transaction=False) as p:
         p.set(store.seen_key(msg.message_sid), "1", nx=True, ex=store.SEEN_TTL)
         p.hexists(store.optout_key(msg.ours), msg.texter)

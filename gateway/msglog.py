@@ -32,7 +32,7 @@ def entry_key(entry_id: str) -> str:
 
 def number_digest(settings: Mapping[str, Any], number: str) -> str:
     """A keyed digest of an E.164 number: equal numbers match, the number cannot be read back."""
-    key = (settings.get("SECRET_KEY") or "signpost").encode()
+    key = settings["SECRET_KEY"].encode()
     return hmac.new(key, number.encode(), hashlib.sha256).hexdigest()[:32]
 
 
@@ -52,14 +52,20 @@ def _write(r: redis.Redis, settings: Mapping[str, Any], entry_id: str, fields: d
         log.warning("message log not written (%s)", type(exc).__name__)
 
 
-def record_inbound(r: redis.Redis, settings: Mapping[str, Any], sid: str, texter: str, ours: str, chars: int,
-                   kind: str, keyword: str | None, action: str) -> None:
-    """An inbound text and what was done with it."""
-    _write(r, settings, sid, {
+def inbound_fields(settings: Mapping[str, Any], sid: str, texter: str, ours: str, chars: int, kind: str,
+                   keyword: str | None, action: str) -> dict[str, Any]:
+    """The entry for an inbound text: masked number and its digest, never the body."""
+    return {
         "id": sid, "direction": "in", "at": time.time(), "number": mask(texter),
         "nh": number_digest(settings, texter), "ours": ours, "chars": chars, "kind": kind,
         "keyword": keyword or "", "status": action,
-    })
+    }
+
+
+def record_inbound(r: redis.Redis, settings: Mapping[str, Any], sid: str, texter: str, ours: str, chars: int,
+                   kind: str, keyword: str | None, action: str) -> None:
+    """An inbound text and what was done with it."""
+    _write(r, settings, sid, inbound_fields(settings, sid, texter, ours, chars, kind, keyword, action))
 
 
 def record_outbound(r: redis.Redis, settings: Mapping[str, Any], sid: str, to: str, from_: str, chars: int,

@@ -28,24 +28,29 @@ def make_queues(connection: redis.Redis) -> dict[str, Queue]:
     return {name: Queue(name, connection=connection) for name in ORDER}
 
 
+def send_kwargs(to: str, from_: str, body: str, ref: str) -> dict[str, str]:
+    """The send job's own arguments."""
+    return {"to": to, "from_": from_, "body": body, "ref": ref}
+
+
+def send_options(ref: str, meta: dict[str, Any] | None = None, on_failure: Callback | None = None) -> dict[str, Any]:
+    """RQ options of a send job: `ref` names it, and the description carries no number and no text."""
+    return {
+        "job_id": f"send-{ref}",
+        "description": f"send {ref}",
+        "retry": send_retry(),
+        "timeout": 60,
+        "result_ttl": 24 * 3600,
+        "failure_ttl": 30 * 24 * 3600,
+        "meta": meta,
+        "on_failure": on_failure,
+    }
+
+
 def enqueue_send(
     queue: Queue, to: str, from_: str, body: str, ref: str, *, pipeline: redis.client.Pipeline | None = None,
     meta: dict[str, Any] | None = None, on_failure: Callback | None = None,
 ) -> None:
-    """Queue one outbound SMS; `ref` names the job, and the description carries no number and no text."""
-    queue.enqueue(
-        SEND_JOB,
-        to=to,
-        from_=from_,
-        body=body,
-        ref=ref,
-        job_id=f"send-{ref}",
-        description=f"send {ref}",
-        retry=send_retry(),
-        job_timeout=60,
-        result_ttl=24 * 3600,
-        failure_ttl=30 * 24 * 3600,
-        meta=meta,
-        on_failure=on_failure,
-        pipeline=pipeline,
-    )
+    """Queue one outbound SMS (inside `pipeline` when given)."""
+    queue.enqueue_call(SEND_JOB, kwargs=send_kwargs(to, from_, body, ref), pipeline=pipeline,
+                       **send_options(ref, meta, on_failure))

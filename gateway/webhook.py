@@ -27,8 +27,13 @@ STATUSES = frozenset(
 )
 
 
+_EMPTY = str(MessagingResponse())  # the common answer, built once
+
+
 def twiml(messages: list[tuple[str | None, str]] = (), status: int = 200) -> Response:
     """A TwiML answer: empty, or messages sent inline ((None, body) goes back to the texter)."""
+    if not messages:
+        return Response(_EMPTY, status=status, mimetype="text/xml")
     response = MessagingResponse()
     for to, body in messages:
         if to is None:
@@ -100,7 +105,7 @@ def receive_sms() -> Response:
         inbound.describe(msg), decision.kind, decision.keyword, decision.match, decision.danger,
         outcome.action, outcome.queue, (time.perf_counter() - started) * 1000,
     )
-    if outcome.action != "duplicate":
+    if outcome.action != "duplicate" and not outcome.logged:
         msglog.record_inbound(sp.redis, current_app.config, msg.message_sid, msg.texter, msg.ours, len(msg.body),
                               decision.kind, decision.keyword, outcome.action)
     metrics.observe_inbound(book, msg.ours, decision, time.perf_counter() - started)
