@@ -118,6 +118,25 @@ def percentile(values: list[float], p: float) -> float:
     return values[min(len(values) - 1, int(len(values) * p / 100))] if values else 0.0
 
 
+MAX_WAIT = 900.0  # the whole retry schedule of a send is under ten minutes
+
+
+def pending_jobs(stack: Stack) -> int:
+    """Jobs still queued, running or waiting for a retry in the stack's Redis (0 when unreachable)."""
+    from rq import Queue
+    from rq.registry import ScheduledJobRegistry, StartedJobRegistry
+
+    try:
+        r = stack.redis()
+        total = 0
+        for name in ("relay", "urgent", "replies"):
+            q = Queue(name, connection=r)
+            total += q.count + ScheduledJobRegistry(queue=q).count + StartedJobRegistry(queue=q).count
+        return total
+    except Exception:
+        return 0
+
+
 def run_burst(stack: Stack, n: int, *, during: Callable[[Stack, mp.Value], None] | None = None,
               idle_timeout: float = 60.0, processes: int = 2, threads: int = 8) -> dict:
     """Fire the burst at a running stack and wait for every reply; returns the figures."""
@@ -175,7 +194,9 @@ def run_burst(stack: Stack, n: int, *, during: Callable[[Stack, mp.Value], None]
         if complete():
             break
         if len(results) >= n and time.monotonic() - last_new > idle_timeout:
-            break
+            # Idle is not done while retries wait their backoff: a reply still scheduled is late, not lost.
+            if not pending_jobs(stack) or time.monotonic() - last_new > MAX_WAIT:
+                break
         time.sleep(0.5)
     for p in procs:
         p.join(5)

@@ -14,8 +14,8 @@ ORDER = (RELAY, URGENT, REPLIES)
 
 SEND_JOB = "workers.sending.send_sms"
 
-# First retry within 10 s; six attempts after the first, spread over about nine minutes.
-SEND_RETRY_INTERVALS = (5, 15, 30, 60, 120, 300)
+# First retry within 10 s; six retries after the first attempt, spread over 315 s (over five minutes).
+SEND_RETRY_INTERVALS = (5, 10, 20, 40, 80, 160)
 
 
 def send_retry() -> Retry:
