@@ -300,11 +300,10 @@ def live_book(r: redis.Redis, bootstrap_path: str | None = None) -> LiveBook:
     with _worker_lock:
         live = _worker_books.get(key)
         if live is None:
-            from gateway import config
-            from gateway.keywordbook import load_book
+            from gateway import config, load_bootstrap
 
             path = bootstrap_path or config.from_env()["KEYWORDS_FILE"]
-            live = LiveBook(r, load_book(path))
+            live = LiveBook(r, load_bootstrap(path))
             _worker_books[key] = live
     live.get()
     return live

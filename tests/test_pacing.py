@@ -144,3 +144,17 @@ def test_wait_turn_sleeps_instead_of_spinning(r):
         # A slot far in the future and no time to wait: the job is handed back to RQ to retry.
         for _ in range(50):
             limiter.wait_turn("slow", 0.01, priority=False, sleep=lambda s: None, max_wait=0.5)
+
+
+def test_caps_follow_the_published_keywords(r):
+    """A new cap published from the console paces the workers without a restart."""
+    from gateway import versions
+    from tests.conftest import ROOT
+
+    path = str(ROOT / "keywords.yaml")
+    versions.live_book(r, path).expire()
+    assert pacing.rate_for(r, path, "82228") == 30
+    text = (ROOT / "keywords.yaml").read_text().replace("rate_per_second: 30", "rate_per_second: 5", 1)
+    versions.publish(r, text, "test", "slower short code", bootstrap=(ROOT / "keywords.yaml").read_text())
+    versions.live_book(r, path).expire()
+    assert pacing.rate_for(r, path, "82228") == 5

@@ -34,13 +34,11 @@ At a 100/s cap that paces to 98/s.
 
 from __future__ import annotations
 
-import os
-import threading
 import time
 
 import redis
 
-from gateway.keywordbook import KeywordBook, load_book
+from gateway import versions
 from gateway.store import PREFIX
 
 ROUTINE_HORIZON = 0.25
@@ -109,45 +107,17 @@ class Limiter:
             waited += pause
 
 
-class Rates:
-    """Per-sender caps from the keyword file, reloaded when the file changes (checked at most once a second)."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self._book: KeywordBook | None = None
-        self._mtime: float | None = None
-        self._checked = 0.0
-        self._lock = threading.Lock()
-
-    def book(self) -> KeywordBook:
-        now = time.monotonic()
-        with self._lock:
-            if self._book is None or now - self._checked > 1.0:
-                self._checked = now
-                mtime = os.stat(self.path).st_mtime
-                if self._book is None or mtime != self._mtime:
-                    try:
-                        self._book = load_book(self.path)
-                        self._mtime = mtime
-                    except Exception:
-                        if self._book is None:
-                            raise  # keep pacing with the last good file on a bad edit
-            return self._book
-
-    def rate(self, sender: str) -> float:
-        """Messages per second allowed from `sender` (our number as sent in From)."""
-        return self.book().rate_per_second(sender)
+# Only when no keywords can be loaded at all: the lowest cap we ship (a UK long code), never too fast.
+FALLBACK_RATE = 10.0
 
 
-_rates: dict[str, Rates] = {}
+def rate_for(r: redis.Redis, keywords_file: str, sender: str) -> float:
+    """Messages per second allowed from `sender`, from the live published keywords (re-read within a second)."""
+    book = versions.live_book(r, keywords_file).get()
+    return book.rate_per_second(sender) if book is not None else FALLBACK_RATE
+
+
 _limiters: dict[int, Limiter] = {}
-
-
-def rates_for(path: str) -> Rates:
-    """The process-wide Rates of a keyword file."""
-    if path not in _rates:
-        _rates[path] = Rates(path)
-    return _rates[path]
 
 
 def limiter_for(r: redis.Redis) -> Limiter:
@@ -160,5 +130,5 @@ def limiter_for(r: redis.Redis) -> Limiter:
 
 def pace(r: redis.Redis, keywords_file: str, sender: str, queue_name: str | None) -> float:
     """Wait for `sender`'s next slot; relay and urgent sends reserve further ahead than routine ones."""
-    rate = rates_for(keywords_file).rate(sender)
+    rate = rate_for(r, keywords_file, sender)
     return limiter_for(r).wait_turn(sender, rate, priority=queue_name in PRIORITY_QUEUES)
