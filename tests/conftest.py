@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -166,3 +169,19 @@ def run_jobs(r: redis.Redis, queues: list[Queue]):
         return SimpleWorker(queues, connection=r).work(burst=True)
 
     return run
+
+
+@pytest.fixture
+def worker_process(settings_env: dict, r: redis.Redis) -> Iterator[subprocess.Popen]:
+    """A real `python -m workers` process (one worker, RQ's scheduler on), registered and idle."""
+    worker = subprocess.Popen([sys.executable, "-m", "workers", "--concurrency", "1"], cwd=ROOT,
+                              env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while not r.smembers("rq:workers") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert r.smembers("rq:workers"), "the worker process did not start"
+        yield worker
+    finally:
+        worker.terminate()
+        worker.wait(15)

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 
 import pytest
@@ -160,29 +157,22 @@ def _ask(q: Queue, timeout: float = 10.0) -> dict:
     raise AssertionError("the worker did not answer")
 
 
-def test_worker_process_serves_a_new_version_within_two_seconds(settings_env, r):
-    env = {**os.environ, **settings_env}
-    worker = subprocess.Popen([sys.executable, "-m", "workers", "--concurrency", "1"], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        q = Queue("replies", connection=r)
-        first = _ask(q, timeout=20)
-        assert first["version"] is None  # bootstrap file
-        versions.publish(r, changed(), "cli", "v1", BOOT)
-        published = time.monotonic()
-        while True:
-            seen = _ask(q)
-            if seen["version"] == 1:
-                break
-            assert time.monotonic() - published < 2.0, seen
-        assert time.monotonic() - published < 2.0
-        reply = q.enqueue("workers.keywords.reply_for", "DVS", SHORT_CODE)
-        for _ in range(200):
-            reply.refresh()
-            if reply.is_finished:
-                break
-            time.sleep(0.02)
-        assert NEW in reply.return_value()
-    finally:
-        worker.terminate()
-        worker.wait(timeout=10)
+def test_worker_process_serves_a_new_version_within_two_seconds(settings_env, r, worker_process):
+    q = Queue("replies", connection=r)
+    first = _ask(q, timeout=20)
+    assert first["version"] is None  # bootstrap file
+    versions.publish(r, changed(), "cli", "v1", BOOT)
+    published = time.monotonic()
+    while True:
+        seen = _ask(q)
+        if seen["version"] == 1:
+            break
+        assert time.monotonic() - published < 2.0, seen
+    assert time.monotonic() - published < 2.0
+    reply = q.enqueue("workers.keywords.reply_for", "DVS", SHORT_CODE)
+    for _ in range(200):
+        reply.refresh()
+        if reply.is_finished:
+            break
+        time.sleep(0.02)
+    assert NEW in reply.return_value()
