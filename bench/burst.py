@@ -16,20 +16,17 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
-import socket
 import sys
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from twilio.request_validator import RequestValidator  # noqa: E402
-
+from bench.load import exchange, inbound_form, raw_post  # noqa: E402
 from bench.stack import ACCOUNT_SID, CONTROL_ROOM, RELAY_LINE, SHORT_CODE, TOKEN, Stack  # noqa: E402
 
 MIX = ("DVS", "dvs please", "STALKING", "stalkng", "Crimestoppers", "DSV", "victim", "hello", "what is this",
@@ -53,29 +50,14 @@ def make_texts(n: int) -> list[dict]:
 
 
 def raw_request(port: int, text: dict) -> bytes:
-    form = {"MessageSid": text["sid"], "SmsSid": text["sid"], "SmsMessageSid": text["sid"],
-            "AccountSid": ACCOUNT_SID, "From": text["from"], "To": text["to"], "Body": text["body"],
-            "NumMedia": "0", "NumSegments": "1", "SmsStatus": "received", "ApiVersion": "2010-04-01"}
-    signature = RequestValidator(TOKEN).compute_signature(f"http://127.0.0.1:{port}/sms", form)
-    payload = urlencode(form).encode()
-    head = (f"POST /sms HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/x-www-form-urlencoded\r\n"
-            f"X-Twilio-Signature: {signature}\r\nContent-Length: {len(payload)}\r\nConnection: close\r\n\r\n")
-    return head.encode() + payload
+    form = inbound_form(text["sid"], ACCOUNT_SID, text["from"], text["to"], text["body"])
+    return raw_post("127.0.0.1", port, TOKEN, form)
 
 
 def post(port: int, raw: bytes) -> tuple[int, bool]:
     """(HTTP status or 0, whether the TwiML answered inline with a <Message>)."""
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=15) as s:
-            s.sendall(raw)
-            chunks = []
-            while chunk := s.recv(65536):
-                chunks.append(chunk)
-        answer = b"".join(chunks)
-        status = int(answer.split(b" ", 2)[1]) if answer.startswith(b"HTTP/") else 0
-        return status, b"<Message" in answer
-    except (OSError, ValueError, IndexError):
-        return 0, False
+    status, answer = exchange("127.0.0.1", port, raw)
+    return status, b"<Message" in answer
 
 
 def _fire(port: int, texts: list[dict], threads: int, progress, out: mp.Queue) -> None:

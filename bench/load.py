@@ -14,35 +14,46 @@ from twilio.request_validator import RequestValidator
 TEXTS = ("DVS", "dvs please", "STALKING", "stalkng", "CRIMESTOPPERS", "hello", "DSV", "victim", "deaf", "help me")
 
 
-def signed_request(host: str, port: int, token: str, account_sid: str, body: str, to: str = "82228",
-                   texter: str = "+447700900123", path: str = "/sms") -> tuple[str, bytes]:
-    """One raw HTTP/1.1 request for an inbound SMS, signed for http://host:port/sms; returns (sid, bytes)."""
-    sid = "SM" + uuid.uuid4().hex
-    form = {"MessageSid": sid, "SmsSid": sid, "SmsMessageSid": sid, "AccountSid": account_sid,
+def inbound_form(sid: str, account_sid: str, texter: str, to: str, body: str) -> dict[str, str]:
+    """The fields Twilio posts for an inbound SMS."""
+    return {"MessageSid": sid, "SmsSid": sid, "SmsMessageSid": sid, "AccountSid": account_sid,
             "From": texter, "To": to, "Body": body, "NumMedia": "0", "NumSegments": "1",
             "SmsStatus": "received", "ApiVersion": "2010-04-01"}
+
+
+def raw_post(host: str, port: int, token: str, form: dict[str, str], path: str = "/sms") -> bytes:
+    """One raw HTTP/1.1 form POST, signed as Twilio signs it for http://host:port/path."""
     signature = RequestValidator(token).compute_signature(f"http://{host}:{port}{path}", form)
     payload = urlencode(form).encode()
     head = (f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/x-www-form-urlencoded\r\n"
             f"X-Twilio-Signature: {signature}\r\nContent-Length: {len(payload)}\r\nConnection: close\r\n\r\n")
-    return sid, head.encode() + payload
+    return head.encode() + payload
 
 
-def send_raw(host: str, port: int, raw: bytes, timeout: float = 15.0) -> int:
-    """Send one raw request on a new connection; the HTTP status, or 0 on a connection error."""
+def signed_request(host: str, port: int, token: str, account_sid: str, body: str, to: str = "82228",
+                   texter: str = "+447700900123", path: str = "/sms") -> tuple[str, bytes]:
+    """One raw request for a new inbound SMS (a fresh MessageSid); returns (sid, bytes)."""
+    sid = "SM" + uuid.uuid4().hex
+    return sid, raw_post(host, port, token, inbound_form(sid, account_sid, texter, to, body), path)
+
+
+def exchange(host: str, port: int, raw: bytes, timeout: float = 15.0) -> tuple[int, bytes]:
+    """Send one raw request on a new connection; (HTTP status, whole answer), or (0, b"") on a connection error."""
     try:
         with socket.create_connection((host, port), timeout=timeout) as s:
             s.sendall(raw)
             chunks = []
-            while True:
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
+            while chunk := s.recv(65536):
                 chunks.append(chunk)
-        head = b"".join(chunks)[:16]
-        return int(head.split()[1]) if head.startswith(b"HTTP/") else 0
+        answer = b"".join(chunks)
+        return (int(answer.split(b" ", 2)[1]) if answer.startswith(b"HTTP/") else 0), answer
     except (OSError, ValueError, IndexError):
-        return 0
+        return 0, b""
+
+
+def send_raw(host: str, port: int, raw: bytes, timeout: float = 15.0) -> int:
+    """Send one raw request on a new connection; the HTTP status, or 0 on a connection error."""
+    return exchange(host, port, raw, timeout)[0]
 
 
 def _worker(host: str, port: int, requests: list[bytes], threads: int, deadline: float, out: mp.Queue) -> None:
