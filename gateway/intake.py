@@ -80,7 +80,8 @@ def netstrings(mapping: Mapping[str, Any]) -> bytes:
 
 def send_job(queue: Queue, to: str, from_: str, body: str, ref: str) -> Job:
     """The RQ job for one outbound SMS, ready to store (same options as `queues.enqueue_send`)."""
-    job = queue.create_job(queues.SEND_JOB, kwargs=queues.send_kwargs(to, from_, body, ref), **queues.send_options(ref))
+    job = queue.create_job(queues.SEND_JOB, kwargs=queues.send_kwargs(to, from_, body, ref),
+                           **queues.send_options(queue.name, ref))
     queue._prepare_for_queue(job)  # origin, enqueued_at, status: what Queue.enqueue sets before saving
     return job
 

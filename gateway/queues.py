@@ -16,11 +16,15 @@ SEND_JOB = "workers.sending.send_sms"
 
 # First retry within 10 s; six retries after the first attempt, spread over 315 s (over five minutes).
 SEND_RETRY_INTERVALS = (5, 10, 20, 40, 80, 160)
+# Relay and danger sends try again sooner: someone may be waiting on them. Still over five minutes in all.
+URGENT_RETRY_INTERVALS = (2, 5, 10, 20, 40, 80, 160)
+RETRY_INTERVALS = {RELAY: URGENT_RETRY_INTERVALS, URGENT: URGENT_RETRY_INTERVALS, REPLIES: SEND_RETRY_INTERVALS}
 
 
-def send_retry() -> Retry:
-    """Retry policy for outbound sends: network errors, 5xx and 429 are retried with backoff."""
-    return Retry(max=len(SEND_RETRY_INTERVALS), interval=list(SEND_RETRY_INTERVALS))
+def send_retry(queue_name: str = REPLIES) -> Retry:
+    """Retry policy for outbound sends on a queue: network errors, 5xx and 429 are retried with backoff."""
+    intervals = RETRY_INTERVALS.get(queue_name, SEND_RETRY_INTERVALS)
+    return Retry(max=len(intervals), interval=list(intervals))
 
 
 def make_queues(connection: redis.Redis) -> dict[str, Queue]:
@@ -33,12 +37,13 @@ def send_kwargs(to: str, from_: str, body: str, ref: str) -> dict[str, str]:
     return {"to": to, "from_": from_, "body": body, "ref": ref}
 
 
-def send_options(ref: str, meta: dict[str, Any] | None = None, on_failure: Callback | None = None) -> dict[str, Any]:
+def send_options(queue_name: str, ref: str, meta: dict[str, Any] | None = None,
+                 on_failure: Callback | None = None) -> dict[str, Any]:
     """RQ options of a send job: `ref` names it, and the description carries no number and no text."""
     return {
         "job_id": f"send-{ref}",
         "description": f"send {ref}",
-        "retry": send_retry(),
+        "retry": send_retry(queue_name),
         "timeout": 60,
         "result_ttl": 24 * 3600,
         "failure_ttl": 30 * 24 * 3600,
@@ -53,4 +58,4 @@ def enqueue_send(
 ) -> None:
     """Queue one outbound SMS (inside `pipeline` when given)."""
     queue.enqueue_call(SEND_JOB, kwargs=send_kwargs(to, from_, body, ref), pipeline=pipeline,
-                       **send_options(ref, meta, on_failure))
+                       **send_options(queue.name, ref, meta, on_failure))

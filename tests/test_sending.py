@@ -6,7 +6,7 @@ import pytest
 from rq.registry import FailedJobRegistry, ScheduledJobRegistry
 
 from gateway import create_app, store
-from gateway.queues import SEND_RETRY_INTERVALS, send_retry
+from gateway.queues import ORDER, RETRY_INTERVALS, SEND_RETRY_INTERVALS, URGENT_RETRY_INTERVALS, send_retry
 from tests.conftest import PUBLIC_URL, SHORT_CODE, TEXTER, inbound_form, post_signed, release_scheduled
 
 
@@ -54,11 +54,18 @@ def test_duplicate_message_sid_is_sent_once(client, run_jobs, standin):
     assert len(standin.messages) == 1
 
 
-def test_retry_policy_meets_the_floor():
-    retry = send_retry()
-    assert SEND_RETRY_INTERVALS[0] <= 10
+@pytest.mark.parametrize("queue_name", ORDER)
+def test_retry_policy_meets_the_floor(queue_name):
+    retry = send_retry(queue_name)
+    intervals = RETRY_INTERVALS[queue_name]
+    assert intervals[0] <= 10  # first retry within 10 s
     assert retry.max + 1 >= 5  # attempts: the first plus its retries
-    assert sum(SEND_RETRY_INTERVALS[: retry.max]) >= 300
+    assert sum(intervals[: retry.max]) >= 300  # spread over five minutes at least
+    assert list(retry.intervals) == list(intervals)
+
+
+def test_relay_and_danger_sends_retry_sooner():
+    assert URGENT_RETRY_INTERVALS[0] < SEND_RETRY_INTERVALS[0]
 
 
 @pytest.mark.parametrize("status, code", [(500, 20500), (503, 20503), (429, 20429)])
