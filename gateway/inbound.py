@@ -146,18 +146,14 @@ HANDLERS: dict[str, Callable[[Context, Inbound, Decision], Outcome]] = {
 
 
 def handle(ctx: Context, msg: Inbound, decision: Decision) -> Outcome:
-    """Dedupe by MessageSid, respect opt-outs, then run the handler for the decision's kind."""
+    """Run the handler for the decision's kind, once per MessageSid; opted-out texters get no reply."""
     if decision.kind in REPLY_KINDS:
-        return HANDLERS[decision.kind](ctx, msg, decision)  # dedupe and opt-out checks are in its one call
-    with ctx.r.pipeline(transaction=False) as p:
-        p.set(store.seen_key(msg.message_sid), "1", nx=True, ex=store.SEEN_TTL)
-        p.hexists(store.optout_key(msg.ours), msg.texter)
-        first, opted_out = p.execute()
-    if not first:
+        # Dedupe, the opt-out check and queueing are one atomic Redis call (gateway/intake.py).
+        return HANDLERS[decision.kind](ctx, msg, decision)
+    # Opt-out, opt-in and relay texts are handled whatever the texter's opt-out state: a relay text must
+    # reach the control room even from someone we may not answer.
+    if not ctx.r.set(store.seen_key(msg.message_sid), "1", nx=True, ex=store.SEEN_TTL):
         return Outcome("duplicate")
-    if opted_out and decision.kind not in ("optin", "optout", "relay"):
-        # Relay texts are never dropped: the control room must see them even if we cannot answer.
-        return Outcome("opted-out")
     try:
         return HANDLERS[decision.kind](ctx, msg, decision)
     except Exception:
