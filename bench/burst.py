@@ -104,17 +104,20 @@ MAX_WAIT = 900.0  # the whole retry schedule of a send is under ten minutes
 
 
 def pending_jobs(stack: Stack) -> int:
-    """Jobs still queued, running or waiting for a retry in the stack's Redis (0 when unreachable)."""
+    """Sends still queued, running or waiting for a retry in the stack's Redis (0 when unreachable).
+
+    Relay reminders (escalate-*) are left out: for a case nobody acknowledges they repeat for ever.
+    """
     from rq import Queue
     from rq.registry import ScheduledJobRegistry, StartedJobRegistry
 
     try:
         r = stack.redis()
-        total = 0
+        ids: list[str] = []
         for name in ("relay", "urgent", "replies"):
             q = Queue(name, connection=r)
-            total += q.count + ScheduledJobRegistry(queue=q).count + StartedJobRegistry(queue=q).count
-        return total
+            ids += q.job_ids + ScheduledJobRegistry(queue=q).get_job_ids() + StartedJobRegistry(queue=q).get_job_ids()
+        return sum(1 for job_id in ids if job_id.startswith("send-"))
     except Exception:
         return 0
 

@@ -17,6 +17,8 @@ import urllib.request
 from pathlib import Path
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 ROOT = Path(__file__).resolve().parents[1]
 ACCOUNT_SID = "AC" + "c" * 32
@@ -87,8 +89,10 @@ class Stack:
         if self.appendfsync:
             cmd += ["--appendfsync", self.appendfsync]
         self.procs["redis"] = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        r = redis.Redis(port=self.redis_port)
+        r = redis.Redis(port=self.redis_port, socket_connect_timeout=0.5, retry=Retry(NoBackoff(), 0))
         for _ in range(200):
+            if self.procs["redis"].poll() is not None:
+                raise SystemExit(f"redis-server exited with {self.procs['redis'].returncode}: {' '.join(cmd)}")
             try:
                 r.ping()
                 break
