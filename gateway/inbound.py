@@ -60,9 +60,7 @@ def queue_for(decision: Decision) -> str:
 def danger_alert(msg: Inbound, decision: Decision, at: float) -> list[str]:
     """The staff alert for a text with a danger phrase: full number (staff need it), number texted, text."""
     head = f"DANGER words ({decision.danger_phrase}) from {msg.texter} to {msg.ours} at {relay.clock(at)}"
-    pieces = relay.chunks(msg.body)
-    n = len(pieces)
-    return [f"{head}{f' ({i}/{n})' if n > 1 else ''}:\n{piece}" for i, piece in enumerate(pieces, 1)]
+    return relay.staff_bodies(head, msg.body)
 
 
 def reply_jobs(ctx: Context, msg: Inbound, decision: Decision) -> list[tuple[Queue, Job]]:

@@ -51,15 +51,18 @@ def chunks(text: str, size: int = PART_CHARS) -> list[str]:
     return pieces
 
 
+def staff_bodies(head: str, text: str, tail: str = "") -> list[str]:
+    """SMS for staff carrying a texter's whole text: `head` on each part, numbered when split, `tail` last."""
+    pieces = chunks(text)
+    n = len(pieces)
+    return [f"{head}{f' ({i}/{n})' if n > 1 else ''}:\n{piece}" + (tail if i == n else "")
+            for i, piece in enumerate(pieces, 1)]
+
+
 def forward_bodies(case_id: str, texter: str, at: float, text: str, label: str) -> list[str]:
     """The SMS a control-room number gets for one texter message, split so nothing is cut."""
-    pieces = chunks(text)
-    head = f"Case {case_id} {label} from {texter} at {clock(at)}"
-    tail = f"\nAck: ACK {case_id}  Reply: R {case_id} <text>"
-    if len(pieces) == 1:
-        return [f"{head}:\n{pieces[0]}{tail}"]
-    n = len(pieces)
-    return [f"{head} ({i}/{n}):\n{piece}" + (tail if i == n else "") for i, piece in enumerate(pieces, 1)]
+    return staff_bodies(f"Case {case_id} {label} from {texter} at {clock(at)}", text,
+                        f"\nAck: ACK {case_id}  Reply: R {case_id} <text>")
 
 
 def enqueue_relay_send(
