@@ -2,11 +2,14 @@
 
 GSM-7 texts count septets (extension characters take two: an escape and the character) and fit 160 in one
 SMS or 153 per part when split. Any character outside GSM 03.38 makes the whole text UCS-2, counted in UTF-16
-code units: 70 in one SMS or 67 per part. Parts never split an escape pair or a surrogate pair.
+code units: 70 in one SMS or 67 per part. As in Twilio's message segment calculator, a part never splits an
+escape pair or a grapheme cluster (an emoji with its modifiers, flag, keycap or ZWJ sequence, or a letter with its
+combining marks), and an empty text counts as one segment.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 # GSM 03.38 default alphabet, in code order 0x00-0x7F (0x1B is the escape to the extension table).
@@ -79,47 +82,105 @@ def non_gsm_chars(text: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(ch for ch in text if ch not in GSM_BASIC and ch not in GSM_EXTENSION))
 
 
-def _cost(text: str, gsm: bool) -> list[int]:
-    return [_septets(ch) for ch in text] if gsm else [_utf16_units(ch) for ch in text]
+_ZWJ = "\u200d"
 
 
-def _split(text: str, costs: list[int], single: int, part: int) -> list[str]:
-    if sum(costs) <= single:
+def _extends(ch: str) -> bool:
+    cp = ord(ch)
+    # Marks include variation selectors and the combining keycap; skin-tone modifiers and tags extend emoji.
+    return (
+        unicodedata.category(ch).startswith("M")
+        or cp in (0x200C, 0x200D)
+        or 0x1F3FB <= cp <= 0x1F3FF
+        or 0xE0020 <= cp <= 0xE007F
+    )
+
+
+def _control(ch: str) -> bool:
+    category = unicodedata.category(ch)
+    return category in ("Cc", "Zl", "Zp") or (category == "Cf" and not _extends(ch))
+
+
+def _regional(ch: str) -> bool:
+    return 0x1F1E6 <= ord(ch) <= 0x1F1FF
+
+
+def _pictographic(ch: str) -> bool:
+    # A block-level stand-in for Extended_Pictographic, which unicodedata lacks; only used to join ZWJ sequences.
+    cp = ord(ch)
+    return (
+        cp in (0xA9, 0xAE, 0x203C, 0x2049, 0x2122, 0x2139, 0x3030, 0x303D, 0x3297, 0x3299)
+        or 0x2190 <= cp <= 0x21FF
+        or 0x2300 <= cp <= 0x23FF
+        or 0x25A0 <= cp <= 0x27BF
+        or 0x2900 <= cp <= 0x297F
+        or 0x2B00 <= cp <= 0x2BFF
+        or (0x1F000 <= cp <= 0x1FFFD and not _regional(ch) and not 0x1F3FB <= cp <= 0x1F3FF)
+    )
+
+
+def _joins(cluster: str, ch: str) -> bool:
+    last = cluster[-1]
+    if _control(last) or _control(ch):
+        return False  # CR LF too: the calculator counts a Windows line break as two characters
+    if _extends(ch):
+        return True
+    if _regional(ch):
+        return len(cluster) == 1 and _regional(last)  # flags are pairs of regional indicators
+    return last == _ZWJ and _pictographic(ch) and _pictographic(cluster[0])
+
+
+def _graphemes(text: str) -> list[str]:
+    """`text` cut into grapheme clusters, the characters a reader sees, which no part may split."""
+    # Enough of Unicode's extended grapheme clusters (UAX #29) for emoji and combining marks; no Hangul jamo or
+    # prepended marks. Unlike the calculator, stuck on Unicode 10 tables, it also keeps ZWJ sequences and skin tones
+    # of newer emoji whole, so it may count a segment more than the calculator there, never fewer.
+    clusters: list[str] = []
+    for ch in text:
+        if clusters and _joins(clusters[-1], ch):
+            clusters[-1] += ch
+        else:
+            clusters.append(ch)
+    return clusters
+
+
+def _split(text: str, gsm: bool) -> list[str]:
+    cost = _septets if gsm else _utf16_units
+    single, part = (GSM_SINGLE, GSM_PART) if gsm else (UCS2_SINGLE, UCS2_PART)
+    if sum(map(cost, text)) <= single:
         return [text] if text else []
     parts: list[str] = []
-    start = used = 0
-    for i, cost in enumerate(costs):
-        # A character that does not fit whole (escape pair, surrogate pair) moves to the next part.
-        if used + cost > part:
-            parts.append(text[start:i])
-            start, used = i, 0
-        used += cost
-    parts.append(text[start:])
+    current: list[str] = []
+    used = 0
+    for cluster in _graphemes(text):
+        size = sum(map(cost, cluster))
+        # A cluster longer than a whole part (a pile of combining marks) can only go between code points; the
+        # calculator overfills a segment instead, which no real SMS can carry.
+        for piece in [cluster] if size <= part else list(cluster):
+            piece_size = sum(map(cost, piece))
+            if used + piece_size > part:
+                parts.append("".join(current))
+                current, used = [], 0
+            current.append(piece)
+            used += piece_size
+    parts.append("".join(current))
     return parts
 
 
 def split_parts(text: str) -> list[str]:
-    """The parts `text` is sent in, in order; empty text has no parts."""
-    gsm = not non_gsm_chars(text)
-    return _parts(text, _cost(text, gsm), gsm)
-
-
-def _parts(text: str, costs: list[int], gsm: bool) -> list[str]:
-    if gsm:
-        return _split(text, costs, GSM_SINGLE, GSM_PART)
-    return _split(text, costs, UCS2_SINGLE, UCS2_PART)
+    """The parts `text` is sent in, in order; empty text has no parts to send (though it counts as one segment)."""
+    return _split(text, not non_gsm_chars(text))
 
 
 def analyse(text: str) -> SmsInfo:
-    """Encoding, units and segment count of `text` as one SMS message."""
+    """Encoding, units and segment count of `text` as one SMS message; empty text is one segment, as Twilio counts."""
     non_gsm = non_gsm_chars(text)
     gsm = not non_gsm
-    costs = _cost(text, gsm)
     return SmsInfo(
         chars=len(text),
         encoding="GSM-7" if gsm else "UCS-2",
-        units=sum(costs),
-        segments=len(_parts(text, costs, gsm)),
+        units=sum(map(_septets if gsm else _utf16_units, text)),
+        segments=max(1, len(_split(text, gsm))),
         non_gsm=non_gsm,
     )
 
