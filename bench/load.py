@@ -31,7 +31,7 @@ def raw_post(host: str, port: int, token: str, form: dict[str, str], path: str =
 
 
 def signed_request(host: str, port: int, token: str, account_sid: str, body: str, to: str = "82228",
-                   texter: str = "+447700900123", path: str = "/sms") -> tuple[str, bytes]:
+                   texter: str = "+447911000123", path: str = "/sms") -> tuple[str, bytes]:
     """One raw request for a new inbound SMS (a fresh MessageSid); returns (sid, bytes)."""
     sid = "SM" + uuid.uuid4().hex
     return sid, raw_post(host, port, token, inbound_form(sid, account_sid, texter, to, body), path)

@@ -6,10 +6,9 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
-from gateway import engine, sms
+from gateway import engine, phone, sms
 from gateway.keywordbook import KeywordFileError, load_book
 from gateway.runtime import signpost
-from gateway.webhook import texter_number
 
 keywords_cli = AppGroup("keywords", help="Check the keyword replies.")
 
@@ -35,26 +34,29 @@ def check(path: str | None) -> None:
 @click.command("simulate")
 @with_appcontext
 @click.argument("text")
-@click.option("--from", "from_", default="+447700900123", show_default=True, help="the texter's number")
+@click.option("--from", "from_", default="+447911000123", show_default=True, help="the texter's number")
 @click.option("--to", default="82228", show_default=True, help="the number texted")
-def simulate(text: str, from_: str, to: str) -> None:
+@click.option("--optout-type", type=click.Choice(["STOP", "START", "HELP"], case_sensitive=False),
+              help="Twilio's OptOutType field, as sent when Advanced Opt-Out is on")
+def simulate(text: str, from_: str, to: str, optout_type: str | None) -> None:
     """Print the decision and the exact reply for TEXT, without sending or recording anything."""
-    if texter_number(from_) is None:
-        raise click.BadParameter(f"{from_!r} is not a phone number", param_hint="--from")
+    sender = phone.classify(from_)
     book = signpost().book
     if book is None:
         raise click.ClickException("no keywords loaded: run `keywords check` to see why the file is refused")
-    decision = engine.decide(book, text, to)
+    decision = engine.decide(book, text, to, optout_type)
     click.echo(f"decision: {decision.kind}  keyword: {decision.keyword}  match: {decision.match}  "
-               f"language: {decision.language}  danger: {decision.danger}")
-    reply = decision.reply if decision.reply is not None else decision.confirmation
-    if reply is None:
-        click.echo("reply: (none)")
+               f"language: {decision.language}  danger: {decision.danger}  opt-out change: {decision.opt_change}")
+    if not sender.answerable:
+        click.echo(f"reply: (none: {from_!r} cannot receive SMS, {sender.kind})")
         return
-    info = sms.analyse(reply)
+    if decision.reply is None:
+        click.echo("reply: (none" + (": Twilio confirms it on this number)" if decision.opt_change else ")"))
+        return
+    info = sms.analyse(decision.reply)
     click.echo(f"reply: {info.chars} characters, {info.encoding}, {info.segments} SMS part(s)")
     click.echo("-" * 40)
-    click.echo(reply)
+    click.echo(decision.reply)
     click.echo("-" * 40)
 
 

@@ -16,15 +16,6 @@ class ConfigError(Exception):
     """A setting is missing or invalid; the message names the variable."""
 
 
-def _bool(name: str, raw: str) -> bool:
-    value = raw.strip().lower()
-    if value in {"1", "true", "yes", "on"}:
-        return True
-    if value in {"0", "false", "no", "off", ""}:
-        return False
-    raise ConfigError(f"{name}: expected true or false, got {raw!r}")
-
-
 def _str(name: str, raw: str) -> str:
     return raw.strip()
 
@@ -72,7 +63,6 @@ _SETTINGS: dict[str, tuple[Any, Any]] = {
     "KEYWORDS_FILE": (_str, "keywords.yaml"),
     "PUBLIC_URL": (_str, ""),
     "SECRET_KEY": (_str, ""),
-    "SEND_OPT_CONFIRMATIONS": (_bool, False),
     "LOG_LEVEL": (_str, "INFO"),
     "REDIS_TIMEOUT": (_float, 2.0),
     "RELAY_FORWARD_TO": (_numbers, ()),
@@ -86,11 +76,19 @@ _SETTINGS: dict[str, tuple[Any, Any]] = {
 }
 
 NAMES = tuple(_SETTINGS)
+# Settings that moved: a deployment still setting one is told where it went rather than silently ignored.
+_REPLACED = {
+    "SEND_OPT_CONFIRMATIONS": "who answers STOP/START/HELP is set per number in the keywords file "
+                              "(confirmations: gateway | twilio in keywords.yaml); remove SEND_OPT_CONFIRMATIONS",
+}
 
 
 def from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Read every setting from the environment, parsed and defaulted."""
     environ = os.environ if environ is None else environ
+    for name, where in _REPLACED.items():
+        if name in environ:
+            raise ConfigError(f"{name}: {where}")
     settings: dict[str, Any] = {}
     for name, (parser, default) in _SETTINGS.items():
         raw = environ.get(name)

@@ -2,11 +2,17 @@
 
 How a text is read (all data comes from the KeywordBook built from keywords.yaml):
 
-a. Opt-out, opt-in and help words count only when they are the whole message ("Stop." yes, "stop it" no):
+a. Opt-out, opt-in and help words follow the carrier's rule, not the generous folding of keywords: they
+   count only when the whole message, trimmed, is the word in any case ("stop" yes; "Stop.", "STOP PLEASE",
+   "ＳＴＯＰ" no), because that is when Twilio blocks the number (see `carrier_word`). When Twilio's
+   Advanced Opt-Out is on, its `OptOutType` (STOP, START, HELP) is the truth, whatever the body.
    STOP STOPALL UNSUBSCRIBE CANCEL END QUIT REVOKE OPTOUT -> optout; START YES UNSTOP -> optin;
-   HELP INFO -> help (the set's help text). Opt-out and START/UNSTOP work on relay lines too (relay=True),
-   but there HELP, INFO and YES are relayed like any other text: on the emergency text line "help" is a
-   person asking for help, and "yes" may answer the control room.
+   HELP INFO -> help (the set's help text). The reply to them is sent by the gateway where the number's
+   `confirmations` is `gateway` (short codes by default: Twilio does not answer there); elsewhere Twilio
+   confirms STOP and START itself, and the gateway still answers HELP, with its 999 line. Opt-out and
+   START/UNSTOP work on relay lines too (relay=True), but there HELP, INFO and YES are relayed like any
+   other text: on the emergency text line "help" is a person asking for help, and "yes" may answer the
+   control room.
 b. Texts to a relay line are not keyword-matched or danger-checked: kind "relay", no reply here.
 c. Danger phrases match anywhere in the text, on word boundaries, after folding (case, accents, apostrophes).
 d. The first word picks the keyword: exact keyword, then alias, then (only if the first word matched nothing)
@@ -33,6 +39,7 @@ log = logging.getLogger("signpost.engine")
 Kind = Literal["keyword", "default", "optout", "optin", "help", "relay"]
 Match = Literal["exact", "alias", "typo"]
 
+# Twilio's default words (https://help.twilio.com/articles/223134027-Twilio-support-for-opt-out-keywords-SMS-STOP-filtering-).
 OPTOUT_WORDS = frozenset({"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "revoke", "optout"})
 OPTIN_WORDS = frozenset({"start", "yes", "unstop"})
 HELP_WORDS = frozenset({"help", "info"})
@@ -40,6 +47,9 @@ RESERVED_WORDS = OPTOUT_WORDS | OPTIN_WORDS | HELP_WORDS
 _RESERVED_KIND: dict[str, Kind] = (
     {w: "optout" for w in OPTOUT_WORDS} | {w: "optin" for w in OPTIN_WORDS} | {w: "help" for w in HELP_WORDS}
 )
+# Twilio's `OptOutType` webhook field, sent when Advanced Opt-Out is on, also for localized and custom words
+# (https://help.twilio.com/articles/31560110671259-How-to-Track-Opt-Out-Opt-In-and-Help-Messages-Using-the-OptOutType-Parameter).
+_OPTOUT_TYPE_KIND: dict[str, Kind] = {"STOP": "optout", "START": "optin", "HELP": "help"}
 # On a relay line these reach the control room instead: there they are a person talking, not a command.
 RELAYED_ON_RELAY_LINES = frozenset({"help", "info", "yes"})
 
@@ -140,8 +150,9 @@ class Decision:
     match: Match | None = None
     danger: bool = False
     danger_phrase: str | None = None
-    confirmation: str | None = None  # optout/optin: the confirmation text, sent only if the gateway is set to
     relay: bool = False
+    opt_change: Literal["optout", "optin"] | None = None  # the texter's opt-out state to record
+    despite_optout: bool = False  # send `reply` even to a texter who opted out (answers to STOP/START/HELP)
 
 
 def _typo(kset: KeywordSet, word: str) -> WordEntry | None | Literal[False]:
@@ -191,10 +202,16 @@ def _keyword(kset: KeywordSet, words: str) -> tuple[WordEntry, Match] | None:
     return None
 
 
-def decide(book: KeywordBook, text: str, to: str) -> Decision:
-    """Decide the reply to `text` received on our number `to`; never raises."""
+def carrier_word(text: str) -> Kind | None:
+    """optout, optin or help when the whole message, trimmed, is one of Twilio's words in any case."""
+    word = text.strip()
+    return _RESERVED_KIND.get(word.lower()) if word.isascii() else None
+
+
+def decide(book: KeywordBook, text: str, to: str, optout_type: str | None = None) -> Decision:
+    """Decide the reply to `text` received on our number `to` (`optout_type`: Twilio's field); never raises."""
     try:
-        return _decide(book, text, to)
+        return _decide(book, text, to, optout_type)
     except Exception:
         # A texter who may be in danger must still get an answer (or reach the control room).
         log.exception("keyword engine failed; answering with the default reply")
@@ -211,28 +228,29 @@ def _fallback(book: KeywordBook, to: str) -> Decision:
     return Decision("default", kset.pick(kset.default), language=kset.language)
 
 
-def _decide(book: KeywordBook, text: str, to: str) -> Decision:
+def _decide(book: KeywordBook, text: str, to: str, optout_type: str | None) -> Decision:
     if not isinstance(text, str):
         text = "" if text is None else str(text)
     number = book.number_config(to)
     kset = book.sets[number.set]
-    words = normalise(text)
-    head, _, rest = words.partition(" ")
 
-    kind = _RESERVED_KIND.get(head) if head and not rest else None
-    if number.relay and head in RELAYED_ON_RELAY_LINES:
-        kind = None
-    if kind == "help":
-        return Decision("help", kset.pick(kset.help), keyword=head.upper(), language=kset.language,
-                        relay=number.relay)
+    told = _OPTOUT_TYPE_KIND.get((optout_type or "").strip().upper())
+    kind = told or carrier_word(text)
+    word = optout_type.strip().upper() if told else text.strip().upper()
+    if number.relay and (kind == "help" or (kind is not None and text.strip().lower() in RELAYED_ON_RELAY_LINES)):
+        # A person talking to the control room; an opt-in Twilio applied to their "yes" is still recorded.
+        return Decision("relay", None, relay=True, opt_change="optin" if kind == "optin" else None)
     if kind is not None:
-        texts = kset.optout_reply if kind == "optout" else kset.optin_reply
-        return Decision(kind, None, keyword=head.upper(), language=kset.language,
-                        confirmation=kset.pick(texts) if texts else None, relay=number.relay)
+        gateway = number.confirmations == "gateway"
+        texts = {"help": kset.help, "optout": kset.optout_reply, "optin": kset.optin_reply}[kind]
+        reply = kset.pick(texts) if texts and (gateway or kind == "help") else None
+        return Decision(kind, reply, keyword=word, language=kset.language, relay=number.relay,
+                        opt_change=None if kind == "help" else kind, despite_optout=gateway)
 
     if number.relay:
         return Decision("relay", None, relay=True)
 
+    words = normalise(text)
     phrase = book.find_danger(words)
     found = _keyword(kset, words)
     if found is not None:

@@ -1,113 +1,108 @@
-"""One Redis round trip for the common inbound text: dedupe, opt-out check, queue its jobs, log it.
+"""The one place an inbound text changes state: dedupe by MessageSid, opt-out state, jobs, the message log.
 
-A keyword, default or help reply (with its danger alerts) is the hot path of a burst. RQ builds each job
-(`Queue.create_job`, the same hash `Queue.enqueue` writes) in Python; one Lua script then stores the jobs and
-pushes them onto their queues only if the MessageSid is new and the texter has not opted out, and writes the
-message-log entry, all atomically. Rarer kinds (opt-out, opt-in, relay) go through `gateway.inbound`'s
-handlers, which take a few round trips.
+Two Redis round trips for a keyword, default, help, opt-out or opt-in text: one pipeline reads whether the
+MessageSid is new (`SET NX`: Twilio may post a text twice, the texter gets one answer) and the texter's
+opt-out state; one MULTI/EXEC then stores the jobs (RQ's `Queue.enqueue_call` on that pipeline), the
+opt-out change and the message-log entry together. Relay texts open or thread a case (`gateway.relay`).
+If anything fails after the MessageSid was marked, the mark is taken back and the error escapes: the
+webhook then answers inline, and a retry from Twilio is handled afresh.
 """
 
 from __future__ import annotations
 
-import time
+import contextlib
+import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import redis
-from redis.commands.core import Script
 from rq import Queue
-from rq.job import Job
 
-from gateway import msglog, queues, store
+from gateway import cases, msglog, queues, relay, store
+from gateway.engine import Decision
+from gateway.inbound import Inbound, Outcome, plan
+from gateway.keywordbook import KeywordBook
+from gateway.privacy import mask
 
-# KEYS: seen, optout hash, rq:queues set, msglog entry, msglog index, then per job: job key, queue key.
-# ARGV: seen ttl, texter, msglog ttl, msglog trim-before, msglog score, msglog id, msglog fields,
-#       then per job: job id, job fields. Fields travel as one netstring blob each ("3:key5:value..."):
-#       a handful of arguments instead of dozens keeps the webhook's Redis client work small.
-_SCRIPT = """
-local function fields(blob)
-  local out, i, n = {}, 1, #blob
-  while i <= n do
-    local colon = string.find(blob, ':', i, true)
-    local len = tonumber(string.sub(blob, i, colon - 1))
-    out[#out + 1] = string.sub(blob, colon + 1, colon + len)
-    i = colon + len + 1
-  end
-  return out
-end
-if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
-  return 'duplicate'
-end
-local outcome = 'queued'
-if redis.call('HEXISTS', KEYS[2], ARGV[2]) == 1 then
-  outcome = 'opted-out'
-end
-if outcome == 'queued' then
-  local k = 6
-  for a = 8, #ARGV, 2 do
-    redis.call('HSET', KEYS[k], unpack(fields(ARGV[a + 1])))
-    redis.call('SADD', KEYS[3], KEYS[k + 1])
-    redis.call('RPUSH', KEYS[k + 1], ARGV[a])
-    k = k + 2
-  end
-end
-if #ARGV[7] > 0 then
-  redis.call('HSET', KEYS[4], 'status', outcome, unpack(fields(ARGV[7])))
-  redis.call('EXPIRE', KEYS[4], ARGV[3])
-  redis.call('ZADD', KEYS[5], ARGV[5], ARGV[6])
-  redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', ARGV[4])
-end
-return outcome
-"""
+log = logging.getLogger("signpost.intake")
 
 
-def netstrings(mapping: Mapping[str, Any]) -> bytes:
-    """A hash's fields as one blob of netstrings, the way the intake script reads them (None values dropped)."""
-    parts: list[bytes] = []
-    for name, value in mapping.items():
-        if value is None:
-            continue
-        key = name.encode()
-        if isinstance(value, bytes):
-            data = value
-        elif isinstance(value, str):
-            data = value.encode()  # str enums (JobStatus) encode as their value, as redis-py does
-        else:
-            data = (repr(value) if isinstance(value, float) else str(value)).encode()
-        parts += [b"%d:" % len(key), key, b"%d:" % len(data), data]
-    return b"".join(parts)
+@dataclass(frozen=True)
+class Context:
+    """Everything the intake needs besides the text and its decision."""
+
+    r: redis.Redis
+    queues: dict[str, Queue]
+    settings: Mapping[str, Any]
+    book: KeywordBook
 
 
-def send_job(queue: Queue, to: str, from_: str, body: str, ref: str) -> Job:
-    """The RQ job for one outbound SMS, ready to store (same options as `queues.enqueue_send`)."""
-    job = queue.create_job(queues.SEND_JOB, kwargs=queues.send_kwargs(to, from_, body, ref),
-                           **queues.send_options(queue.name, ref))
-    queue._prepare_for_queue(job)  # origin, enqueued_at, status: what Queue.enqueue sets before saving
-    return job
+def take(ctx: Context, msg: Inbound, decision: Decision) -> Outcome:
+    """Carry out the decision for a text, once per MessageSid."""
+    seen = store.seen_key(msg.message_sid)
+    with ctx.r.pipeline(transaction=False) as p:
+        p.set(seen, "1", nx=True, ex=store.SEEN_TTL)
+        p.hexists(store.optout_key(msg.ours), msg.texter or msg.sender.raw)
+        first, opted_out = p.execute()
+    if not first:
+        return Outcome("duplicate")
+    try:
+        if decision.kind == "relay" or (decision.relay and _has_open_case(ctx, msg)):
+            outcome = _relay(ctx, msg, decision)
+            msglog.record_inbound(ctx.r, ctx.settings, msg.message_sid, msg.sender.shown, msg.ours, len(msg.body),
+                                  decision.kind, decision.keyword, outcome.action)
+            return outcome
+        return _store(ctx, msg, decision, bool(opted_out))
+    except Exception:
+        # Not handled: Twilio's retry (or the inline fallback) must answer it, so it is not marked seen.
+        with contextlib.suppress(redis.RedisError):
+            ctx.r.delete(seen)
+        raise
 
 
-def submit(r: redis.Redis, settings: Mapping[str, Any], message_sid: str, texter: str, ours: str,
-           jobs: list[tuple[Queue, Job]], log_fields: dict[str, Any] | None) -> str:
-    """Store and queue `jobs` unless the text is a duplicate or the texter opted out; returns the outcome."""
-    ttl = int(settings["RETENTION_DAYS"]) * 24 * 3600
-    now = time.time()
-    log_id = message_sid
-    keys = [store.seen_key(message_sid), store.optout_key(ours), Queue.redis_queues_keys,
-            msglog.entry_key(log_id), msglog.INDEX]
-    log_blob = netstrings({k: v for k, v in (log_fields or {}).items() if k != "status"})
-    args: list[Any] = [store.SEEN_TTL, texter, ttl, now - ttl, now, log_id, log_blob]
-    for queue, job in jobs:
-        keys += [job.key, queue.key]
-        args += [job.id, netstrings(job.to_dict())]
-    outcome = _script(r)(keys=keys, args=args, client=r)
-    return outcome.decode() if isinstance(outcome, bytes) else outcome
+def _store(ctx: Context, msg: Inbound, decision: Decision, opted_out: bool) -> Outcome:
+    done = plan(ctx.settings, msg, decision, opted_out)
+    with ctx.r.pipeline() as p:
+        p.multi()
+        for send in done.sends:
+            queues.enqueue_send(ctx.queues[send.queue], send.to, msg.ours, send.body, send.ref, pipeline=p)
+        _opt_change(p, msg, decision)
+        msglog.add(p, ctx.settings, msg.message_sid, msglog.inbound_fields(
+            ctx.settings, msg.message_sid, msg.sender.shown, msg.ours, len(msg.body), decision.kind,
+            decision.keyword, done.action))
+        p.execute()
+    return Outcome(done.action, done.sends[0].queue if done.sends else None)
 
 
-_registered: list[Script] = []
+def _opt_change(p: redis.client.Pipeline, msg: Inbound, decision: Decision) -> None:
+    if msg.texter is None or decision.opt_change is None:
+        return
+    if decision.opt_change == "optout":
+        store.record_optout(p, msg.ours, msg.texter, reason="texted " + (decision.keyword or "STOP"))
+    else:
+        store.clear_optout(p, msg.ours, msg.texter)
 
 
-def _script(r: redis.Redis) -> Script:
-    # One Script object per process (its SHA is computed once); it runs on whichever client is passed.
-    if not _registered:
-        _registered.append(r.register_script(_SCRIPT))
-    return _registered[0]
+def _has_open_case(ctx: Context, msg: Inbound) -> bool:
+    """On a relay line a one-word text ("end", "stop") may be an answer to the control room."""
+    return bool(ctx.r.exists(cases.open_key(msg.ours, msg.sender.shown)))
+
+
+def _relay(ctx: Context, msg: Inbound, decision: Decision) -> Outcome:
+    """A text to a relay line: a control-room command, or a texter's message for the control room."""
+    if msg.texter is not None and msg.texter in relay.control_room(ctx.settings):
+        return Outcome(relay.handle_command(ctx.r, ctx.queues, ctx.settings, msg.ours, msg.texter, msg.body,
+                                            msg.message_sid), queues.RELAY)
+    if relay.COMMAND.match(msg.body):
+        # A command word from a number outside the control room is a texter's message like any other.
+        log.warning("relay command from a number not in the control room lists: treated as a case message "
+                    "from=%s", mask(msg.sender.shown))
+    if decision.opt_change is not None and msg.texter is not None:
+        with ctx.r.pipeline(transaction=False) as p:
+            _opt_change(p, msg, decision)
+            p.execute()
+    ack = ctx.book.relay_ack(msg.ours) if msg.texter else None
+    _, new = relay.handle_texter(ctx.r, ctx.queues, ctx.settings, msg.ours, msg.sender.shown, msg.body,
+                                 msg.message_sid, ack)
+    return Outcome("case-opened" if new else "case-threaded", queues.RELAY)

@@ -9,6 +9,8 @@ Schema (keywords.yaml carries the same description, with comments, for the staff
         set: main                     # optional, defaults to default_set
         kind: short_code              # optional: short_code | long_code (defaults from the number's shape)
         rate_per_second: 30           # optional: sending rate (defaults: short code 30, long code 10)
+        confirmations: gateway        # optional: gateway | twilio, who answers STOP/START/HELP (defaults:
+                                      #   gateway on short codes, where Twilio does not; twilio on long codes)
         relay: true                   # optional: texts here go to people, not keyword matching
         relay_ack: TEXT               # required with relay: true, refused without it
     danger:                           # required
@@ -23,7 +25,7 @@ Schema (keywords.yaml carries the same description, with comments, for the staff
             aliases: [VICTIM, SUPPORT]   # optional; or {en: [VICTIM], cy: [CEFNOGAETH]}
         default: TEXT                 # required: reply to texts matching nothing; must mention 999
         help: TEXT                    # required: reply to HELP / INFO; must mention 999
-        optout_reply: TEXT            # optional: confirmation after STOP (sent only if the gateway is set to)
+        optout_reply: TEXT            # optional: confirmation after STOP (sent where the gateway confirms)
         optin_reply: TEXT             # optional: confirmation after START
         danger_footer: TEXT           # optional: added after the danger preamble when no keyword matched
 
@@ -54,6 +56,10 @@ Texts = Mapping[str, str]  # language code -> text
 MAX_SEGMENTS = 10
 WARN_SEGMENTS = 3
 DEFAULT_RATES = {"short_code": 30.0, "long_code": 10.0}
+# Who answers STOP, START and HELP. Twilio does on long codes, not on standalone short codes
+# (https://help.twilio.com/articles/223181748-Customizing-HELP-STOP-messages-for-SMS-filtering).
+CONFIRMATIONS = ("gateway", "twilio")
+DEFAULT_CONFIRMATIONS = {"short_code": "gateway", "long_code": "twilio"}
 SERVICE_NUMBERS = frozenset({"999", "112", "101", "111"})
 
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[a-z0-9]{2,8})*$")
@@ -145,6 +151,11 @@ class NumberConfig:
     relay: bool = False
     relay_ack: Texts | None = None
     known: bool = True  # False: not in the file, so the default set answers
+    confirmations: str = ""  # "gateway" or "twilio"; empty: the default for the kind
+
+    def __post_init__(self) -> None:
+        if not self.confirmations:
+            object.__setattr__(self, "confirmations", DEFAULT_CONFIRMATIONS[self.kind])
 
 
 @dataclass(frozen=True)
@@ -607,8 +618,8 @@ def _read_number(
         hint = f"; write it as {canonical!r}" if canonical.startswith("+") and canonical != raw else ""
         reader.refuse(key_node, entry, f"{raw!r} is not a short code (3-8 digits) or E.164 number{hint}")
         return None
-    fields = reader.mapping(node, entry, optional=("set", "kind", "rate_per_second", "relay", "relay_ack"),
-                            key=key_node)
+    fields = reader.mapping(node, entry, optional=("set", "kind", "rate_per_second", "confirmations", "relay",
+                                                   "relay_ack"), key=key_node)
     if fields is None:
         return None
     set_name = default_set
@@ -635,6 +646,13 @@ def _read_number(
             if not 0 < rate <= 1000:
                 reason = f"{rnode.value} must be more than 0 and at most 1000"
                 reader.refuse(rnode, f"{entry}.rate_per_second", reason)
+    confirmations = ""
+    if "confirmations" in fields:
+        value = reader.text(fields["confirmations"][1], f"{entry}.confirmations")
+        if value is not None and value not in CONFIRMATIONS:
+            reader.refuse(fields["confirmations"][1], f"{entry}.confirmations", f"{value!r} must be gateway or twilio")
+        elif value is not None:
+            confirmations = value
     relay: bool | None = False
     if "relay" in fields:
         rnode = fields["relay"][1]
@@ -656,7 +674,7 @@ def _read_number(
                 reader.reply(nodes[lang], _at(entry, "relay_ack", lang, set_language), text, needs_999=True)
     elif relay:
         reader.refuse(key_node, entry, "missing field 'relay_ack' (the text sent back on a relay line)")
-    return NumberConfig(number, set_name, kind, rate, bool(relay), _freeze(ack))
+    return NumberConfig(number, set_name, kind, rate, bool(relay), _freeze(ack), confirmations=confirmations)
 
 
 def _number_forms(key: str) -> set[str]:

@@ -43,6 +43,8 @@ UNACK_SCAN = 200  # open cases looked at, oldest first, to find the oldest unack
 LOCAL = CollectorRegistry(auto_describe=True)
 INBOUND = Counter("signpost_inbound_texts", "Inbound texts by receiving number and decision",
                   ["number", "decision"], registry=LOCAL)
+UNANSWERABLE = Counter("signpost_unanswerable_senders", "Inbound texts from senders that cannot receive SMS, by kind",
+                       ["kind"], registry=LOCAL)
 WEBHOOK_SECONDS = Histogram("signpost_webhook_duration_seconds", "Time to answer POST /sms",
                             buckets=(.002, .005, .01, .02, .05, .1, .25, .5, 1, 2.5, 5, 10), registry=LOCAL)
 
@@ -69,6 +71,14 @@ def observe_inbound(book: Any, ours: str, decision: Any, seconds: float) -> None
         WEBHOOK_SECONDS.observe(seconds)
     except Exception:  # metrics must never cost a reply
         log.exception("metrics: could not record an inbound text")
+
+
+def count_unanswerable(kind: str) -> None:
+    """Count one text from a sender we cannot answer (alphanumeric, short_code, local_only, invalid, missing)."""
+    try:
+        UNANSWERABLE.labels(kind).inc()
+    except Exception:  # metrics must never cost a reply
+        log.exception("metrics: could not count an unanswerable sender")
 
 
 def count_send(r: redis.Redis, outcome: str, code: int | str | None = None) -> None:

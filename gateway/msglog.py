@@ -36,17 +36,23 @@ def number_digest(settings: Mapping[str, Any], number: str) -> str:
     return hmac.new(key, number.encode(), hashlib.sha256).hexdigest()[:32]
 
 
-def _write(r: redis.Redis, settings: Mapping[str, Any], entry_id: str, fields: dict[str, Any],
-           index: bool = True) -> None:
+def add(p: redis.client.Pipeline, settings: Mapping[str, Any], entry_id: str, fields: dict[str, Any],
+        index: bool = True) -> None:
+    """Queue the writes of one entry on pipeline `p` (the caller executes it)."""
     ttl = int(settings["RETENTION_DAYS"]) * 24 * 3600
     now = time.time()
+    p.hset(entry_key(entry_id), mapping={k: str(v) for k, v in fields.items() if v is not None})
+    p.expire(entry_key(entry_id), ttl)
+    if index:
+        p.zadd(INDEX, {entry_id: fields.get("at", now)})
+        p.zremrangebyscore(INDEX, "-inf", now - ttl)
+
+
+def _write(r: redis.Redis, settings: Mapping[str, Any], entry_id: str, fields: dict[str, Any],
+           index: bool = True) -> None:
     try:
         with r.pipeline(transaction=False) as p:
-            p.hset(entry_key(entry_id), mapping={k: str(v) for k, v in fields.items() if v is not None})
-            p.expire(entry_key(entry_id), ttl)
-            if index:
-                p.zadd(INDEX, {entry_id: fields.get("at", now)})
-                p.zremrangebyscore(INDEX, "-inf", now - ttl)
+            add(p, settings, entry_id, fields, index)
             p.execute()
     except redis.RedisError as exc:
         log.warning("message log not written (%s)", type(exc).__name__)

@@ -16,7 +16,7 @@ from typing import Any
 import redis
 from rq import Callback, Queue
 
-from gateway import cases, queues
+from gateway import cases, phone, queues
 from gateway.privacy import mask
 
 log = logging.getLogger("signpost.relay")
@@ -85,15 +85,23 @@ def forward(q: Queue, numbers: tuple[str, ...], line: str, case_id: str, bodies:
 
 
 def handle_texter(r: redis.Redis, qs: dict[str, Queue], settings: Mapping[str, Any], line: str, texter: str,
-                  text: str, message_sid: str, ack_text: str, now: float | None = None) -> tuple[str, bool]:
-    """Open or thread the texter's case, queue their acknowledgement and the forwards; returns (id, new)."""
+                  text: str, message_sid: str, ack_text: str | None, now: float | None = None) -> tuple[str, bool]:
+    """Open or thread the texter's case, queue their acknowledgement and the forwards; returns (id, new).
+
+    `ack_text` None: the sender cannot receive SMS (`texter` is then as Twilio gave it); the control room
+    still gets the text, told that it cannot be answered by SMS.
+    """
     now = time.time() if now is None else now
     case_id, new = cases.record_inbound(r, line, texter, text, message_sid, now)
     q = qs[queues.RELAY]
-    ack = f"{ack_text} Ref: {case_id}" if new else f"Received, added to case {case_id}. {ack_text}"
+    label = "NEW emergency text" if new else "follow-up"
     with r.pipeline(transaction=False) as p:
-        enqueue_relay_send(q, texter, line, ack, f"ack-{message_sid}", case_id, pipeline=p)
-        bodies = forward_bodies(case_id, texter, now, text, "NEW emergency text" if new else "follow-up")
+        if ack_text is not None:
+            ack = f"{ack_text} Ref: {case_id}" if new else f"Received, added to case {case_id}. {ack_text}"
+            enqueue_relay_send(q, texter, line, ack, f"ack-{message_sid}", case_id, pipeline=p)
+        else:
+            label += " (sender cannot receive SMS replies)"
+        bodies = forward_bodies(case_id, texter, now, text, label)
         forward(q, settings["RELAY_FORWARD_TO"], line, case_id, bodies, f"fwd-{message_sid}", pipeline=p)
         p.execute()
     if new:
@@ -116,7 +124,7 @@ def reply(r: redis.Redis, qs: dict[str, Queue], settings: Mapping[str, Any], cas
           by: str) -> cases.Case | None:
     """Send `text` to the case's texter from the relay line and record it; also acknowledges the case."""
     case = cases.get(r, case_id)
-    if case is None or not case.is_open or not text.strip():
+    if case is None or not case.is_open or not text.strip() or not phone.classify(case.texter).answerable:
         return None
     cases.acknowledge(r, case.id, by)
     cases.add_outbound(r, case.id, text, by)

@@ -29,12 +29,12 @@ def status_key(message_sid: str) -> str:
     return f"{PREFIX}status:{message_sid}"
 
 
-def record_optout(r: redis.Redis, our_number: str, texter: str, reason: str) -> None:
+def record_optout(r: redis.Redis | redis.client.Pipeline, our_number: str, texter: str, reason: str) -> None:
     """Record that `texter` opted out of messages from `our_number`."""
     r.hset(optout_key(our_number), texter, json.dumps({"at": time.time(), "reason": reason}))
 
 
-def clear_optout(r: redis.Redis, our_number: str, texter: str) -> None:
+def clear_optout(r: redis.Redis | redis.client.Pipeline, our_number: str, texter: str) -> None:
     """Record that `texter` opted back in to messages from `our_number`."""
     r.hdel(optout_key(our_number), texter)
 

@@ -6,12 +6,11 @@ import logging
 import re
 import time
 
-import phonenumbers
 import redis
 from flask import Blueprint, Response, current_app, request
 from twilio.twiml.messaging_response import MessagingResponse
 
-from gateway import engine, inbound, metrics, msglog, store
+from gateway import engine, inbound, intake, metrics, msglog, phone, store
 from gateway.runtime import signpost
 from gateway.security import twilio_signed
 
@@ -28,6 +27,13 @@ STATUSES = frozenset(
 
 
 _EMPTY = str(MessagingResponse())  # the common answer, built once
+# Characters XML 1.0 forbids: TwiML holding one is not well-formed, and Twilio would drop every message in it.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_safe(text: str) -> str:
+    """`text` with each character XML 1.0 forbids replaced by U+FFFD."""
+    return _NOT_XML.sub("\ufffd", text)
 
 
 def twiml(messages: list[tuple[str | None, str]] = (), status: int = 200) -> Response:
@@ -37,38 +43,23 @@ def twiml(messages: list[tuple[str | None, str]] = (), status: int = 200) -> Res
     response = MessagingResponse()
     for to, body in messages:
         if to is None:
-            response.message(body)
+            response.message(xml_safe(body))
         else:
-            response.message(body, to=to)
+            response.message(xml_safe(body), to=xml_safe(to))
     return Response(str(response), status=status, mimetype="text/xml")
 
 
-def texter_number(raw: str | None) -> str | None:
-    """The sender as E.164, or None when it is not a phone number we can answer."""
-    if not raw or len(raw) > 32:
-        return None
-    try:
-        parsed = phonenumbers.parse(raw, "GB")
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_possible_number(parsed):
-        return None
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-
-
 def read_inbound() -> inbound.Inbound | str:
-    """The checked inbound text, or the reason it cannot be answered."""
+    """The checked inbound text, or the reason it cannot be taken at all."""
     form = request.form
     sid = form.get("MessageSid", "").strip()
     if not SID.match(sid):
         return "missing or malformed MessageSid"
-    texter = texter_number(form.get("From"))
-    if texter is None:
-        return "From is not a phone number"
     ours = form.get("To", "").strip()
     if not OUR_NUMBER.match(ours):
         return "To is not one of our numbers"
-    return inbound.Inbound(message_sid=sid, texter=texter, ours=ours, body=form.get("Body", ""))
+    return inbound.Inbound(message_sid=sid, sender=phone.classify(form.get("From")), ours=ours,
+                           body=form.get("Body", ""), optout_type=form.get("OptOutType") or None)
 
 
 @bp.route("/sms", methods=["POST"])
@@ -82,14 +73,19 @@ def receive_sms() -> Response:
         return twiml(status=400)
     sp = signpost()
     book = sp.book  # one version for the whole request, even if a publish lands meanwhile
+    if not msg.sender.answerable:
+        # Twilio refuses a send to it (21211): nothing goes back to the sender, but staff alerts and relay
+        # forwards still do. A 200 keeps the text out of Twilio's debugger and off the fallback URL.
+        log.warning("sender cannot be answered by SMS kind=%s %s", msg.sender.kind, inbound.describe(msg))
+        metrics.count_unanswerable(msg.sender.kind)
     if book is None:
         log.error("no keywords loaded (keywords file refused and nothing published); fallback reply %s",
                   inbound.describe(msg))
-        return twiml([(None, NO_KEYWORDS_REPLY)])
-    decision = engine.decide(book, msg.body, msg.ours)
-    ctx = inbound.Context(sp.redis, sp.queues, current_app.config, book)
+        return twiml([(None, NO_KEYWORDS_REPLY)] if msg.texter else [])
+    decision = engine.decide(book, msg.body, msg.ours, msg.optout_type)
+    ctx = intake.Context(sp.redis, sp.queues, current_app.config, book)
     try:
-        outcome = inbound.handle(ctx, msg, decision)
+        outcome = intake.take(ctx, msg, decision)
     except Exception as exc:
         # Degraded, never silent: the texter still gets their answer, straight back in the TwiML.
         if isinstance(exc, redis.RedisError):
@@ -105,9 +101,6 @@ def receive_sms() -> Response:
         inbound.describe(msg), decision.kind, decision.keyword, decision.match, decision.danger,
         outcome.action, outcome.queue, (time.perf_counter() - started) * 1000,
     )
-    if outcome.action != "duplicate" and not outcome.logged:
-        msglog.record_inbound(sp.redis, current_app.config, msg.message_sid, msg.texter, msg.ours, len(msg.body),
-                              decision.kind, decision.keyword, outcome.action)
     metrics.observe_inbound(book, msg.ours, decision, time.perf_counter() - started)
     return twiml()
 

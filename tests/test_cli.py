@@ -43,7 +43,7 @@ def test_check_unreadable_file(runner, tmp_path):
     [("DVS", "DVS", "0800 612 6505"), ("dsv", "DVS", "0800 612 6505"), ("stalkng", "STALKING", "0808 802 0300")],
 )
 def test_simulate_prints_decision_and_reply(runner, r, standin, text, keyword, number):
-    result = runner.invoke(args=["simulate", text, "--from", "+447700900123", "--to", "82228"])
+    result = runner.invoke(args=["simulate", text, "--from", "+447911000123", "--to", "82228"])
     assert result.exit_code == 0, result.output
     assert f"keyword: {keyword}" in result.output
     assert number in result.output
@@ -52,10 +52,21 @@ def test_simulate_prints_decision_and_reply(runner, r, standin, text, keyword, n
     assert r.dbsize() == 0
 
 
-def test_simulate_refuses_bad_number(runner):
-    result = runner.invoke(args=["simulate", "DVS", "--from", "hello"])
-    assert result.exit_code == 2
-    assert "--from" in result.output
+@pytest.mark.parametrize("sender", ["VODAFONE", "+4477009", "60777"])
+def test_simulate_from_a_sender_that_cannot_be_answered(runner, sender):
+    result = runner.invoke(args=["simulate", "DVS", "--from", sender])
+    assert result.exit_code == 0
+    assert "decision: keyword  keyword: DVS" in result.output
+    assert "cannot receive SMS" in result.output and "0800 612 6505" not in result.output
+
+
+def test_simulate_with_twilios_optout_type(runner):
+    result = runner.invoke(args=["simulate", "Arrêt", "--optout-type", "STOP"])
+    assert result.exit_code == 0
+    assert "decision: optout  keyword: STOP" in result.output and "opt-out change: optout" in result.output
+    assert "You will get no more texts" in result.output  # 82228 is a short code: the gateway confirms
+    bad = runner.invoke(args=["simulate", "x", "--optout-type", "MAYBE"])
+    assert bad.exit_code == 2 and "--optout-type" in bad.output
 
 
 def test_flask_command_line_end_to_end(settings_env):

@@ -37,7 +37,6 @@ def test_defaults():
     assert settings["KEYWORDS_FILE"] == "keywords.yaml"
     assert settings["RELAY_ESCALATE_AFTER"] == 120
     assert settings["RETENTION_DAYS"] == 30
-    assert settings["SEND_OPT_CONFIRMATIONS"] is False
 
 
 @pytest.mark.parametrize(
@@ -48,7 +47,8 @@ def test_defaults():
         ("PUBLIC_URL", "signpost.example.org", "PUBLIC_URL"),
         ("TWILIO_API_BASE_URL", "ftp://x", "TWILIO_API_BASE_URL"),
         ("REDIS_URL", "localhost:6379", "REDIS_URL"),
-        ("SEND_OPT_CONFIRMATIONS", "maybe", "SEND_OPT_CONFIRMATIONS"),
+        ("SEND_OPT_CONFIRMATIONS", "true", "confirmations: gateway"),  # replaced by a setting per number
+        ("SEND_OPT_CONFIRMATIONS", "false", "keywords.yaml"),
         ("RETENTION_DAYS", "0", "RETENTION_DAYS"),
         ("RELAY_ESCALATE_AFTER", "soon", "RELAY_ESCALATE_AFTER"),
         ("REDIS_TIMEOUT", "fast", "REDIS_TIMEOUT"),

@@ -164,27 +164,79 @@ def test_no_keyword_gets_the_default_reply(book: KeywordBook, text: str) -> None
 @pytest.mark.parametrize(
     ("text", "kind"),
     [
-        ("STOP", "optout"), ("stop", "optout"), ("Stop.", "optout"), ("  STOP!! ", "optout"),
-        ("stop 🙏", "optout"),
+        ("STOP", "optout"), ("stop", "optout"), ("sToP", "optout"), ("  STOP \n", "optout"),
         ("STOPALL", "optout"), ("Unsubscribe", "optout"), ("cancel", "optout"), ("END", "optout"),
         ("quit", "optout"), ("REVOKE", "optout"), ("OPTOUT", "optout"),
         ("START", "optin"), ("yes", "optin"), ("Unstop", "optin"),
-        ("HELP", "help"), ("help!", "help"), ("Info", "help"), ("INFO?", "help"),
+        ("HELP", "help"), ("\thelp ", "help"), ("Info", "help"),
     ],
 )
 def test_opt_words_alone(book: KeywordBook, text: str, kind: str) -> None:
+    # 82228 is a short code: Twilio does not answer these words there, so the gateway does.
     decision = decide(book, text, SHORT_CODE)
     assert decision.kind == kind
-    assert decision.keyword == normalise(text).upper()
+    assert decision.keyword == text.strip().upper()
     assert decision.danger is False
+    assert decision.despite_optout is True
     main = book.sets["main"]
-    if kind == "help":
-        assert decision.reply == main.help["en"]
-        assert decision.confirmation is None
-    else:
-        assert decision.reply is None
-        expected = main.optout_reply if kind == "optout" else main.optin_reply
-        assert decision.confirmation == expected["en"]
+    expected = {"help": main.help, "optout": main.optout_reply, "optin": main.optin_reply}[kind]
+    assert decision.reply == expected["en"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    # Twilio applies an opt-out only when the whole message, trimmed, is the word in any case. Folding
+    # emoji, punctuation, full-width letters, accents or invisible characters away would record opt-outs
+    # that Twilio never applied, and cut the texter off from every later reply.
+    ["Stop.", "STOP!!", "stop 🙏", "ＳＴＯＰ", "STÖP", "S\u200bTOP", "STOP\u200b", "stop\u00ad", "¡stop!",
+     "help!", "INFO?", "Yes.", "start 👍", "ｓｔａｒｔ"],
+)
+def test_opt_words_follow_the_carriers_rule(book: KeywordBook, text: str) -> None:
+    decision = decide(book, text, SHORT_CODE)
+    assert decision.kind == "default"
+    assert decision.opt_change is None
+    assert decision.reply == book.sets["main"].default["en"]
+
+
+@pytest.mark.parametrize(
+    ("optout_type", "body", "kind"),
+    [
+        ("STOP", "Arrêt", "optout"),  # a localized word in Twilio's Advanced Opt-Out
+        ("STOP", "stop please", "optout"),  # a custom phrase: Twilio's word is the truth
+        ("START", "oui", "optin"),
+        ("HELP", "aide", "help"),
+        ("stop", "x", "optout"),  # case of the field itself does not matter
+    ],
+)
+def test_twilio_optout_type_is_the_truth(book: KeywordBook, optout_type: str, body: str, kind: str) -> None:
+    decision = decide(book, body, SHORT_CODE, optout_type=optout_type)
+    assert decision.kind == kind
+    assert decision.keyword == optout_type.upper()
+    assert decision.opt_change == (kind if kind != "help" else None)
+
+
+@pytest.mark.parametrize("optout_type", ["", "UNKNOWN", "<x>"])
+def test_unknown_optout_type_falls_back_to_the_body(book: KeywordBook, optout_type: str) -> None:
+    assert decide(book, "STOP", SHORT_CODE, optout_type=optout_type).kind == "optout"
+    assert decide(book, "DVS", SHORT_CODE, optout_type=optout_type).keyword == "DVS"
+
+
+LONG_CODE = "+447911000555"  # not in keywords.yaml: a long code, where Twilio answers STOP/START/HELP
+
+
+@pytest.mark.parametrize("text", ["STOP", "START"])
+def test_twilio_confirms_on_long_codes(book: KeywordBook, text: str) -> None:
+    decision = decide(book, text, LONG_CODE)
+    assert decision.kind in ("optout", "optin")
+    assert decision.reply is None  # Twilio sends its own confirmation there
+    assert decision.opt_change == decision.kind
+
+
+def test_help_is_answered_on_long_codes_too(book: KeywordBook) -> None:
+    # Twilio's own HELP answer carries no 999 line; ours does, so the gateway always answers HELP.
+    decision = decide(book, "HELP", LONG_CODE)
+    assert decision.reply == book.sets["main"].help["en"]
+    assert decision.despite_optout is False  # Twilio blocks sends to a texter who opted out there
 
 
 @pytest.mark.parametrize(
@@ -209,7 +261,7 @@ def test_typos_never_opt_out_opt_in_or_help(book: KeywordBook, text: str) -> Non
 def test_no_confirmation_texts_configured() -> None:
     book = parse_book(TWO_SETS)
     decision = decide(book, "STOP", SHORT_CODE)
-    assert (decision.kind, decision.reply, decision.confirmation) == ("optout", None, None)
+    assert (decision.kind, decision.reply, decision.opt_change) == ("optout", None, "optout")
 
 
 # --- danger --------------------------------------------------------------------------------------------
@@ -285,13 +337,32 @@ def test_opt_words_work_on_relay_lines(book: KeywordBook, text: str, kind: str) 
     assert (decision.kind, decision.relay, decision.reply) == (kind, True, None)
 
 
-@pytest.mark.parametrize("text", ["HELP", "help!", "Info", "YES", "yes."])
+@pytest.mark.parametrize("text", ["HELP", "help!", "Info", "yes."])
 def test_help_and_yes_on_a_relay_line_reach_the_control_room(book: KeywordBook, text: str) -> None:
     # On the emergency text line "help" is someone asking for help, and "yes" may answer the control room.
     assert decide(book, text, RELAY) == Decision("relay", None, relay=True)
 
 
-@pytest.mark.parametrize("to", ["+447700900123", "", "12345", "not a number", "\ud800"])
+def test_yes_on_a_relay_line_is_relayed_and_the_opt_in_twilio_applied_recorded(book: KeywordBook) -> None:
+    assert decide(book, "YES", RELAY) == Decision("relay", None, relay=True, opt_change="optin")
+
+
+@pytest.mark.parametrize(
+    ("optout_type", "body", "expected"),
+    [
+        # HELP on the emergency line is a person asking for help: relayed, whatever Twilio calls it.
+        ("HELP", "HELP", Decision("relay", None, relay=True)),
+        ("HELP", "info", Decision("relay", None, relay=True)),
+        # YES may answer the control room: relayed, and the opt-in Twilio applied is recorded too.
+        ("START", "yes", Decision("relay", None, relay=True, opt_change="optin")),
+        ("STOP", "arret", Decision("optout", None, keyword="STOP", language="en", relay=True, opt_change="optout")),
+    ],
+)
+def test_optout_type_on_a_relay_line(book: KeywordBook, optout_type: str, body: str, expected: Decision) -> None:
+    assert decide(book, body, RELAY, optout_type=optout_type) == expected
+
+
+@pytest.mark.parametrize("to", ["+447911000123", "", "12345", "not a number", "\ud800"])
 def test_unknown_number_uses_the_default_set(book: KeywordBook, to: str) -> None:
     assert decide(book, "DVS", to).reply == reply_of(book, "DVS")
 
@@ -328,9 +399,9 @@ def test_sets_follow_the_number() -> None:
     assert decide(book, "DVS", "82228").keyword == "DVS"
     assert decide(book, "DVS", "60123").kind == "default"
     assert decide(book, "samaritans", "60123").keyword == "SAMARITANS"
-    assert decide(book, "samaritans", "+447700900123").keyword == "SAMARITANS"
+    assert decide(book, "samaritans", "+447911000123").keyword == "SAMARITANS"
     assert decide(book, "help", "82228").reply == "Other help. In danger, call 999."
-    assert decide(book, "help", "+447700900123").reply == "Main help. In danger, call 999."
+    assert decide(book, "help", "+447911000123").reply == "Main help. In danger, call 999."
 
 
 def test_ambiguous_typo_gets_the_default_reply() -> None:
@@ -434,7 +505,7 @@ def test_welsh_set(welsh: KeywordBook) -> None:
     assert decide(welsh, "dim", "60001").reply == "Tecstiwch CYMORTH. Mewn perygl, ffoniwch 999."
     assert decide(welsh, "HELP", "60001").language == "cy"
     stop = decide(welsh, "STOP", "60001")
-    assert (stop.kind, stop.confirmation) == ("optout", "Dim mwy o negeseuon. Mewn perygl, ffoniwch 999.")
+    assert (stop.kind, stop.reply) == ("optout", "Dim mwy o negeseuon. Mewn perygl, ffoniwch 999.")  # a short code
     assert decide(welsh, "cyllell", "60001").reply == "Mewn perygl? Ffoniwch 999."
     assert decide(welsh, "knife", "60001").reply == "In danger? Call 999."  # the phrase's language
 

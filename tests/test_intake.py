@@ -1,60 +1,74 @@
-"""The one-round-trip intake: the jobs it stores are the jobs RQ would store, and its outcomes."""
+"""The intake: once per MessageSid, jobs through RQ's public API, opt-out state and the log entry together."""
 
 from __future__ import annotations
 
 import pytest
+import redis
 from rq import Queue
 
-from gateway import intake, msglog, queues, store
-from tests.conftest import SHORT_CODE, TEXTER
+from gateway import intake, msglog, phone, queues, store
+from gateway.engine import Decision
+from gateway.inbound import Inbound
+from gateway.keywordbook import load_book
+from tests.conftest import ROOT, SHORT_CODE, TEXTER
 
-SETTINGS = {"RETENTION_DAYS": 30, "SECRET_KEY": "k"}
+SETTINGS = {"RETENTION_DAYS": 30, "SECRET_KEY": "k", "ALERT_TO": (), "RELAY_FORWARD_TO": (),
+            "RELAY_ESCALATE_TO": ()}
+REPLY = Decision("keyword", "the reply", keyword="DVS", match="exact")
+
+
+def text(sid: str = "SM" + "1" * 32, sender: str = TEXTER) -> Inbound:
+    return Inbound(message_sid=sid, sender=phone.classify(sender), ours=SHORT_CODE, body="DVS")
 
 
 @pytest.fixture
-def replies(r) -> Queue:
-    return Queue(queues.REPLIES, connection=r)
+def ctx(r) -> intake.Context:
+    return intake.Context(r, queues.make_queues(r), SETTINGS, load_book(ROOT / "keywords.yaml"))
 
 
-def test_stored_job_matches_what_queue_enqueue_stores(r, replies):
-    queues.enqueue_send(replies, TEXTER, SHORT_CODE, "body ’ text", "by-rq")
-    job = intake.send_job(replies, TEXTER, SHORT_CODE, "body ’ text", "by-intake")
-    assert intake.submit(r, SETTINGS, "SM" + "1" * 32, TEXTER, SHORT_CODE, [(replies, job)], None) == "queued"
-    by_rq, by_intake = r.hgetall("rq:job:send-by-rq"), r.hgetall("rq:job:send-by-intake")
-    differ = {"created_at", "enqueued_at", "description", "data"}
-    assert set(by_rq) == set(by_intake)
-    assert {k: v for k, v in by_rq.items() if k.decode() not in differ} == {
-        k: v for k, v in by_intake.items() if k.decode() not in differ}
-    fetched = replies.fetch_job("send-by-intake")
-    assert fetched.kwargs == {"to": TEXTER, "from_": SHORT_CODE, "body": "body ’ text", "ref": "by-intake"}
-    assert fetched.get_status() == "queued" and fetched.retries_left == len(queues.SEND_RETRY_INTERVALS)
-    assert replies.job_ids == ["send-by-rq", "send-by-intake"]
-    assert r.sismember(Queue.redis_queues_keys, replies.key)
-
-
-def test_duplicate_stores_nothing(r, replies):
-    sid = "SM" + "2" * 32
-    first = intake.submit(r, SETTINGS, sid, TEXTER, SHORT_CODE,
-                          [(replies, intake.send_job(replies, TEXTER, SHORT_CODE, "a", "one"))], None)
-    again = intake.submit(r, SETTINGS, sid, TEXTER, SHORT_CODE,
-                          [(replies, intake.send_job(replies, TEXTER, SHORT_CODE, "a", "two"))], None)
-    assert (first, again) == ("queued", "duplicate")
-    assert replies.job_ids == ["send-one"]
-
-
-def test_opted_out_texter_gets_no_job_but_the_text_is_logged(r, replies):
-    store.record_optout(r, SHORT_CODE, TEXTER, "test")
-    sid = "SM" + "3" * 32
-    fields = msglog.inbound_fields(SETTINGS, sid, TEXTER, SHORT_CODE, 3, "keyword", "DVS", "")
-    outcome = intake.submit(r, SETTINGS, sid, TEXTER, SHORT_CODE,
-                            [(replies, intake.send_job(replies, TEXTER, SHORT_CODE, "a", "x"))], fields)
-    assert outcome == "opted-out"
-    assert replies.count == 0 and not r.exists("rq:job:send-x")
+def test_reply_is_an_ordinary_rq_job(ctx, r):
+    assert intake.take(ctx, text(), REPLY).action == "queued"
+    replies = Queue(queues.REPLIES, connection=r)
+    (job,) = replies.get_jobs()
+    assert job.func_name == queues.SEND_JOB
+    assert job.kwargs == {"to": TEXTER, "from_": SHORT_CODE, "body": "the reply", "ref": "reply-SM" + "1" * 32}
+    assert job.get_status() == "queued" and job.retries_left == len(queues.SEND_RETRY_INTERVALS)
     (entry,) = msglog.recent(r, SETTINGS)
-    assert entry["status"] == "opted-out" and entry["keyword"] == "DVS" and TEXTER not in entry.values()
+    assert (entry["status"], entry["keyword"], entry["direction"]) == ("queued", "DVS", "in")
+    assert TEXTER not in entry.values()
 
 
-@pytest.mark.parametrize("value, encoded", [(b"\x00\xff", b"\x00\xff"), ("é:", "é:".encode()), (30, b"30"),
-                                            (1.5, b"1.5")])
-def test_netstrings(value, encoded):
-    assert intake.netstrings({"k": value, "gone": None}) == b"1:k" + b"%d:" % len(encoded) + encoded
+def test_duplicate_stores_nothing(ctx, r):
+    first = intake.take(ctx, text(), REPLY)
+    again = intake.take(ctx, text(), REPLY)
+    assert (first.action, again.action) == ("queued", "duplicate")
+    assert Queue(queues.REPLIES, connection=r).count == 1
+
+
+def test_opted_out_texter_gets_no_job_but_the_text_is_logged(ctx, r):
+    store.record_optout(r, SHORT_CODE, TEXTER, "test")
+    assert intake.take(ctx, text(), REPLY).action == "opted-out"
+    assert Queue(queues.REPLIES, connection=r).count == 0
+    (entry,) = msglog.recent(r, SETTINGS)
+    assert entry["status"] == "opted-out" and entry["keyword"] == "DVS"
+
+
+def test_opt_out_and_its_confirmation_land_together(ctx, r):
+    stop = Decision("optout", "no more texts", keyword="STOP", opt_change="optout", despite_optout=True)
+    assert intake.take(ctx, text(), stop).action == "optout-recorded"
+    assert store.is_opted_out(r, SHORT_CODE, TEXTER)
+    (job,) = Queue(queues.REPLIES, connection=r).get_jobs()
+    assert job.kwargs["body"] == "no more texts"
+
+
+def test_a_failure_after_the_mark_takes_the_mark_back(ctx, r, monkeypatch):
+    def broken(*args, **kwargs):
+        raise redis.ConnectionError("gone")
+
+    monkeypatch.setattr(queues, "enqueue_send", broken)
+    with pytest.raises(redis.ConnectionError):
+        intake.take(ctx, text(), REPLY)
+    assert not r.exists(store.seen_key("SM" + "1" * 32))  # Twilio's retry is handled afresh
+    assert msglog.recent(r, SETTINGS) == []
+    monkeypatch.undo()
+    assert intake.take(ctx, text(), REPLY).action == "queued"

@@ -163,13 +163,28 @@ def test_short_code(shipped: KeywordBook, to: str) -> None:
 
 @pytest.mark.parametrize(
     ("to", "rate"),
-    [("+447700900123", 10), ("07700 900123", 10), ("12345", 30), ("", 10), (None, 10), ("junk\ud800", 10),
+    [("+447911000123", 10), ("07700 900123", 10), ("12345", 30), ("", 10), (None, 10), ("junk\ud800", 10),
      ("+44", 10), ("9" * 500, 10)],
 )
 def test_unknown_numbers_use_the_default_set(shipped: KeywordBook, to: str | None, rate: float) -> None:
     config = shipped.number_config(to)
     assert (config.set, config.known, config.relay) == ("main", False, False)
     assert shipped.rate_per_second(to) == rate  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("to", "confirmations"),
+    # Twilio answers STOP/START/HELP on long codes but not on standalone short codes.
+    [("82228", "gateway"), ("+447800002414", "twilio"), ("60777", "gateway"), ("+447911000123", "twilio")],
+)
+def test_who_confirms_by_default(shipped: KeywordBook, to: str, confirmations: str) -> None:
+    assert shipped.number_config(to).confirmations == confirmations
+
+
+@pytest.mark.parametrize("value", ["gateway", "twilio"])
+def test_confirmations_override_per_number(value: str) -> None:
+    book = parse_book(mutate("kind: short_code,", f"kind: short_code, confirmations: {value},"))
+    assert book.number_config("82228").confirmations == value
 
 
 def test_relay_ack_only_for_relay_lines(shipped: KeywordBook) -> None:
@@ -313,6 +328,10 @@ REFUSALS = [
     ("    language: en", "    language: English", "language: English", "sets.main.language",
      "not a language code"),
     ("sets:\n  main:", "sets:\n  main: []\n  other:", "main: []", "sets.main", "must be a mapping"),
+    ("kind: short_code,", "kind: short_code, confirmations: us,", "confirmations: us",
+     "numbers.82228.confirmations", "'us' must be gateway or twilio"),
+    ("kind: short_code,", "kind: short_code, confirmations: [gateway],", "confirmations: [gateway]",
+     "numbers.82228.confirmations", "must be text"),
 ]
 
 

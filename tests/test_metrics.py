@@ -10,8 +10,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from gateway.queues import REPLIES, enqueue_send, make_queues
 from tests.conftest import CONTROL_ROOM, RELAY_LINE, SHORT_CODE, TEXTER, inbound_form, post_signed
 
-OTHER_TEXTER = "+447700900456"
-BODIES = {"DVS": TEXTER, "what is this": TEXTER, "he is outside my house": OTHER_TEXTER, "STOP": "+447700900789"}
+OTHER_TEXTER = "+447911000456"
+BODIES = {"DVS": TEXTER, "what is this": TEXTER, "he is outside my house": OTHER_TEXTER, "STOP": "+447911000789"}
 
 
 def scrape(client) -> dict[str, list]:
@@ -34,9 +34,9 @@ def test_metric_names_and_labels(client, r, run_jobs, standin):
     before = scrape(client)
     for body, texter in BODIES.items():
         assert post_signed(client, "/sms", inbound_form(body, texter=texter)).status_code == 200
-    assert post_signed(client, "/sms", inbound_form("I need help", texter="+447700900321",
+    assert post_signed(client, "/sms", inbound_form("I need help", texter="+447911000321",
                                                     to=RELAY_LINE)).status_code == 200
-    assert post_signed(client, "/sms", inbound_form("DVS", to="+447700900999")).status_code == 200
+    assert post_signed(client, "/sms", inbound_form("DVS", to="+447911000999")).status_code == 200
     after = scrape(client)
 
     def delta(**labels):
@@ -53,7 +53,7 @@ def test_metric_names_and_labels(client, r, run_jobs, standin):
             - value(before, "signpost_webhook_duration_seconds_count")) == 6
 
     # Queue depth and age, open relay cases, before any worker ran.
-    assert value(after, "signpost_queue_depth", queue="replies") == 3  # DVS, default, other number
+    assert value(after, "signpost_queue_depth", queue="replies") == 4  # DVS, default, STOP confirmation, other number
     assert value(after, "signpost_queue_depth", queue="urgent") == 1  # the danger reply
     assert value(after, "signpost_queue_depth", queue="relay") >= 3  # ack + two forwards
     assert value(after, "signpost_queue_oldest_job_age_seconds", queue="replies") >= 0
@@ -72,7 +72,7 @@ def test_metric_names_and_labels(client, r, run_jobs, standin):
 
     # No phone number (other than our own published receiving numbers) and no text in any label.
     ours = {SHORT_CODE, RELAY_LINE, "other"}
-    people = {TEXTER, OTHER_TEXTER, "+447700900789", "+447700900321", *CONTROL_ROOM}
+    people = {TEXTER, OTHER_TEXTER, "+447911000789", "+447911000321", *CONTROL_ROOM}
     for samples in done.values():
         for sample in samples:
             for label, text in sample.labels.items():

@@ -23,7 +23,7 @@ from tests.conftest import (
     release_scheduled,
 )
 
-OTHER_TEXTER = "+447700900456"
+OTHER_TEXTER = "+447911000456"
 
 
 def relay_text(client, body: str, texter: str = TEXTER):

@@ -131,18 +131,19 @@ def test_21610_means_no_further_messages(client, r, run_jobs, standin):
     assert len(standin.requests) == 1
 
 
-def test_stop_records_opt_out_and_sends_nothing_by_default(client, r, run_jobs, standin):
-    text(client, "STOP")
+def test_stop_on_a_long_code_records_opt_out_and_twilio_confirms(client, r, run_jobs, standin):
+    long_code = "+447911000555"  # not in keywords.yaml: a long code, where Twilio answers STOP and START
+    text(client, "STOP", to=long_code)
     run_jobs()
-    assert store.is_opted_out(r, SHORT_CODE, TEXTER)
-    text(client, "DVS")
+    assert store.is_opted_out(r, long_code, TEXTER)
+    text(client, "DVS", to=long_code)
     run_jobs()
     assert standin.requests == []
-    text(client, "start")
+    text(client, "start", to=long_code)
     run_jobs()
-    assert not store.is_opted_out(r, SHORT_CODE, TEXTER)
+    assert not store.is_opted_out(r, long_code, TEXTER)
     assert standin.requests == []
-    text(client, "DVS")
+    text(client, "DVS", to=long_code)
     run_jobs()
     assert len(standin.messages) == 1
 
@@ -161,9 +162,8 @@ def test_opt_out_only_for_the_single_word(client, r, run_jobs, standin, body):
     assert len(standin.messages) == 1
 
 
-def test_own_confirmations_when_configured(settings_env, monkeypatch, r, run_jobs, standin):
-    monkeypatch.setenv("SEND_OPT_CONFIRMATIONS", "true")
-    client = create_app().test_client()
+def test_short_code_confirmations_come_from_the_gateway(client, r, run_jobs, standin):
+    # Twilio does not answer STOP/START on a standalone short code: the gateway does.
     text(client, "STOP")
     run_jobs()
     text(client, "DVS")
@@ -172,10 +172,11 @@ def test_own_confirmations_when_configured(settings_env, monkeypatch, r, run_job
     run_jobs()
     bodies = [m["body"] for m in standin.messages]
     assert len(bodies) == 2  # the opt-out and opt-in confirmations; nothing in between
+    assert "no more texts" in bodies[0] and "back on" in bodies[1]
     assert store.is_opted_out(r, SHORT_CODE, TEXTER) is False
 
 
-@pytest.mark.parametrize("word", ["HELP", "info", "Help."])
+@pytest.mark.parametrize("word", ["HELP", "info", "Help."])  # "Help." is no HELP word: the default reply
 def test_help_words_answer_with_help_text(client, run_jobs, standin, word):
     text(client, word)
     run_jobs()

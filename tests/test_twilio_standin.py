@@ -32,8 +32,8 @@ from tests.twilio_standin import TwilioStandin, num_segments
 ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
 AUTH_TOKEN = "f" * 32
 OTHER_SID = "AC" + "fedcba9876543210" * 2
-SENDER = "+447700900000"
-RECIPIENT = "+447700900123"
+SENDER = "+447911000000"
+RECIPIENT = "+447911000123"
 REPO = Path(__file__).resolve().parents[1]
 SPEC = Path(__file__).resolve().parents[2] / "shared" / "twilio" / "twilio_api_v2010.json"
 SID_RE = re.compile(r"^SM[0-9a-f]{32}$")
@@ -251,7 +251,7 @@ def test_fail_to_blocks_one_number_until_cleared(client: Client, standin: Twilio
             send(client)
         assert info.value.code == 21610
         assert info.value.status == 400
-    assert send(client, to="+447700900999").status == "queued"
+    assert send(client, to="+447911000999").status == "queued"
     standin.clear_faults()
     assert send(client).status == "queued"
 
@@ -446,13 +446,13 @@ def test_control_endpoints_in_process(client: Client, standin: TwilioStandin) ->
     _control(standin.base_url, "/_standin/faults", {"fail_to": {"number": RECIPIENT}, "latency": 0.0})
     with pytest.raises(TwilioRestException):
         send(client)
-    send(client, to="+447700900777")
+    send(client, to="+447911000777")
     requests_seen = _control(standin.base_url, "/_standin/requests")
     assert [(r["to"], r["http_status"], r["code"]) for r in requests_seen] == [
         (RECIPIENT, 400, 21610),
-        ("+447700900777", 201, None),
+        ("+447911000777", 201, None),
     ]
-    assert [m["to"] for m in _control(standin.base_url, "/_standin/messages")] == ["+447700900777"]
+    assert [m["to"] for m in _control(standin.base_url, "/_standin/messages")] == ["+447911000777"]
     assert _control(standin.base_url, "/_standin/messages?since=1") == []
     _control(standin.base_url, "/_standin/reset", {})
     assert _control(standin.base_url, "/_standin/requests") == []

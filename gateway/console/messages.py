@@ -7,14 +7,14 @@ import time
 from flask import current_app, render_template, request
 from flask.typing import ResponseReturnValue
 
-from gateway import msglog
+from gateway import msglog, phone
 from gateway.console import bp
 from gateway.console.auth import role_required
 from gateway.runtime import signpost
-from gateway.webhook import STATUSES, texter_number
+from gateway.webhook import STATUSES
 
-EXTRA_STATUSES = ("queued", "duplicate", "opted-out", "optout-recorded", "optin-recorded", "case-opened",
-                  "case-threaded")
+EXTRA_STATUSES = ("queued", "duplicate", "opted-out", "unanswerable", "optout-recorded", "optin-recorded",
+                  "case-opened", "case-threaded")
 
 
 @bp.get("/messages")
@@ -26,11 +26,12 @@ def messages() -> ResponseReturnValue:
     number_hash = None
     error = None
     if raw_number:
-        number = texter_number(raw_number)
-        if number is None:
-            error = "Not a phone number."
+        sender = phone.classify(raw_number)
+        if sender.kind == "invalid":
+            error = "Not a phone number or sender ID."
         else:
-            number_hash = msglog.number_digest(settings, number)
+            # Entries are keyed by the sender as shown to staff: E.164 for numbers, else as Twilio gave it.
+            number_hash = msglog.number_digest(settings, sender.shown)
     entries = [] if error else msglog.recent(signpost().redis, settings, number_hash, status)
     statuses = sorted(STATUSES) + list(EXTRA_STATUSES)
     return render_template("messages.html", entries=entries, number=raw_number, status=status or "",

@@ -47,12 +47,13 @@ def answer(book: KeywordBook, text: str, to: str) -> dict[str, Any]:
         note = "Relay line: the text becomes a case forwarded to the control room (not in the sandbox)."
     elif decision.reply is None:
         reply = None
-        note = (f"{decision.kind}: recorded for this number; Twilio answers {decision.keyword} itself"
-                + (f" (gateway confirmation when enabled: {decision.confirmation})" if decision.confirmation else ""))
+        note = f"{decision.kind}: recorded for this number; Twilio answers {decision.keyword} itself here"
     else:
         reply = decision.reply
         note = {"keyword": f"keyword {decision.keyword} ({decision.match})", "help": "help reply",
-                "default": "default reply"}.get(decision.kind, decision.kind)
+                "default": "default reply", "optout": f"{decision.keyword}: opt-out recorded, confirmed by the gateway",
+                "optin": f"{decision.keyword}: opt-in recorded, confirmed by the gateway"}.get(decision.kind,
+                                                                                          decision.kind)
         if decision.danger:
             note += f"; danger phrase: {decision.danger_phrase}"
     info = sms.analyse(reply) if reply else None

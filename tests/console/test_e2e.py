@@ -155,7 +155,7 @@ def test_operator_acknowledges_a_case_and_realerts_stop(server, browser, r, queu
     expect(page.get_by_role("heading", name="Relay inbox")).to_be_visible()
     expect(page.get_by_role("link", name=case.id)).to_be_visible()
     # A new case shows up without reloading the page.
-    assert signed_webhook(server, inbound_form("Need help, deaf, burglary", texter="+447700900456",
+    assert signed_webhook(server, inbound_form("Need help, deaf, burglary", texter="+447911000456",
                                                to=RELAY_LINE)) == 200
     run_jobs()
     newer = next(c for c in cases.open_cases(r) if c.id != case.id)

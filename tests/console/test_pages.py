@@ -54,7 +54,11 @@ def test_sandbox_danger_relay_and_stop(signed_in):
     page = client.get("/console/sandbox").get_data(as_text=True)
     assert "danger phrase" in page and "If you are in danger, call 999 now" in page
     assert "Relay line" in page and "Ref: XXXX" in page
-    assert "No reply." in page
+    assert "No reply." not in page  # a short code: the gateway confirms STOP itself
+    assert "STOP: opt-out recorded, confirmed by the gateway" in page and "You will get no more texts" in page
+    post(client, "/console/sandbox", {"to": RELAY_LINE, "text": "STOP", "source": "live"})
+    page = client.get("/console/sandbox").get_data(as_text=True)
+    assert "No reply." in page and "Twilio answers STOP itself here" in page  # a long code
     post(client, "/console/sandbox", {"clear": "1"})
     assert "Ref: XXXX" not in client.get("/console/sandbox").get_data(as_text=True)
 
@@ -68,13 +72,13 @@ def open_case(client, body: str, texter: str = TEXTER) -> cases.Case:
 
 def test_inbox_lists_open_cases_newest_first(app, signed_in, r):
     webhook = app.test_client()
-    first = open_case(webhook, "first text", texter="+447700900111")
+    first = open_case(webhook, "first text", texter="+447911000111")
     time.sleep(0.01)
-    second = open_case(webhook, "second text", texter="+447700900222")
+    second = open_case(webhook, "second text", texter="+447911000222")
     operator = signed_in("operator")
     rows = operator.get("/console/inbox/rows").get_data(as_text=True)
     assert rows.index(second.id) < rows.index(first.id)
-    assert "NOT ACKNOWLEDGED" in rows and "*********222" in rows and "+447700900222" not in rows
+    assert "NOT ACKNOWLEDGED" in rows and "*********222" in rows and "+447911000222" not in rows
     page = operator.get("/console/inbox").get_data(as_text=True)
     assert 'data-refresh="/console/inbox/rows"' in page and 'data-every="5"' in page
 
@@ -121,21 +125,23 @@ def test_operator_replies_and_closes(app, signed_in, r, run_jobs, standin):
 
 def test_message_log_in_out_and_status(app, client, signed_in, r, run_jobs, standin):
     post_signed(client, "/sms", inbound_form("dvs please"))
-    post_signed(client, "/sms", inbound_form("stalking", texter="+447700900999"))
+    post_signed(client, "/sms", inbound_form("stalking", texter="+447911000999"))
     run_jobs()
     sid = next(m["sid"] for m in standin.messages if m["to"] == TEXTER)
     post_signed(client, "/sms/status", {"MessageSid": sid, "MessageStatus": "delivered", "To": TEXTER})
     editor = signed_in("editor")
     page = editor.get("/console/messages").get_data(as_text=True)
     assert "*********123" in page and "*********999" in page
-    assert TEXTER not in page and "+447700900999" not in page
+    assert TEXTER not in page and "+447911000999" not in page
     assert "keyword DVS" in page and "delivered" in page
-    only = editor.get("/console/messages?number=07700+900123").get_data(as_text=True)
+    only = editor.get("/console/messages?number=07911+000123").get_data(as_text=True)
     assert "*********123" in only and "*********999" not in only
     delivered = editor.get("/console/messages?status=delivered").get_data(as_text=True)
     assert delivered.count("<tr>") == 2  # header row + the delivered reply
-    bad = editor.get("/console/messages?number=hello").get_data(as_text=True)
-    assert "Not a phone number." in bad
+    bad = editor.get("/console/messages?number=%2B44+1").get_data(as_text=True)
+    assert "Not a phone number or sender ID." in bad
+    vodafone = editor.get("/console/messages?number=VODAFONE").get_data(as_text=True)
+    assert "*********123" not in vodafone and "Not a phone number" not in vodafone
 
 
 def test_message_log_keeps_nothing_older_than_retention(settings_env, r):

@@ -1,0 +1,74 @@
+"""Senders as Twilio gives them (`From`): a phone number we can answer by SMS, or a sender we cannot.
+
+Twilio gives a texter's number in E.164. A network's alphanumeric sender ID ("VODAFONE"), a short code, a
+number that is only dialable locally or was cut off in transit, or one outside any allocated range cannot
+receive an SMS: Twilio refuses a send to it with error 21211. phonenumbers decides, by the number's
+validity and type, never by its length.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+import phonenumbers
+from phonenumbers import PhoneNumberType, ValidationResult
+
+Kind = Literal["phone", "alphanumeric", "short_code", "local_only", "invalid", "missing"]
+
+REGION = "GB"  # our numbers are UK numbers: a national spelling is read as one
+MAX_RAW = 32  # no real sender is longer; longer input is junk and is never parsed
+SHOWN_MAX = 40
+_SHORT_CODE = re.compile(r"^\d{3,6}$")  # longer digit strings are read as numbers
+_LETTER = re.compile(r"[^\W\d_]")
+# Valid numbers of these types never receive an SMS.
+_NO_SMS = frozenset({PhoneNumberType.PREMIUM_RATE, PhoneNumberType.SHARED_COST, PhoneNumberType.UAN,
+                     PhoneNumberType.VOICEMAIL})
+
+
+@dataclass(frozen=True)
+class Sender:
+    """Who sent a text: `e164` is set only when an SMS can be sent back to them."""
+
+    raw: str
+    kind: Kind
+    e164: str | None = None
+
+    @property
+    def answerable(self) -> bool:
+        """Whether an SMS can be sent to this sender."""
+        return self.e164 is not None
+
+    @property
+    def shown(self) -> str:
+        """The sender for staff to read: the E.164 number, or what Twilio gave, printable and bounded."""
+        if self.e164 is not None:
+            return self.e164
+        text = "".join(ch if ch.isprintable() else "?" for ch in self.raw.strip())[:SHOWN_MAX]
+        return text or "(no sender)"
+
+
+def classify(raw: str | None) -> Sender:
+    """What kind of sender `raw` is, and its E.164 form when it can be answered."""
+    raw = "" if raw is None else str(raw)
+    text = raw.strip()
+    if not text:
+        return Sender(raw, "missing")
+    if _LETTER.search(text):
+        return Sender(raw, "alphanumeric")
+    if _SHORT_CODE.match(text):
+        return Sender(raw, "short_code")
+    if len(text) > MAX_RAW or not text.isprintable():
+        return Sender(raw, "invalid")
+    try:
+        number = phonenumbers.parse(text, REGION)
+    except phonenumbers.NumberParseException:
+        return Sender(raw, "invalid")
+    reason = phonenumbers.is_possible_number_with_reason(number)
+    if reason == ValidationResult.IS_POSSIBLE_LOCAL_ONLY:
+        return Sender(raw, "local_only")
+    if (reason != ValidationResult.IS_POSSIBLE or not phonenumbers.is_valid_number(number)
+            or phonenumbers.number_type(number) in _NO_SMS):
+        return Sender(raw, "invalid")
+    return Sender(raw, "phone", phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
