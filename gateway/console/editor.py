@@ -145,7 +145,9 @@ def keywords() -> ResponseReturnValue:
     data = versions.load_structure(working()[0])
     numbers = []
     for number, cfg in book.numbers.items():
+        raw = (data.get("numbers") or {}).get(number) or {}
         numbers.append({"number": number, "cfg": cfg,
+                        "confirmations_default": "confirmations" not in raw,
                         "ack": dict(cfg.relay_ack or {}),
                         "ack_info": {k: _sms_summary(v) for k, v in (cfg.relay_ack or {}).items()}})
     sets = []

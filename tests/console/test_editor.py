@@ -8,7 +8,7 @@ from gateway import engine, versions
 from gateway.console import audit
 from gateway.keywordbook import parse_book
 from gateway.runtime import signpost
-from tests.conftest import SHORT_CODE
+from tests.conftest import ROOT, SHORT_CODE
 from tests.console.support import REFERER, post, token
 
 DVS = "/console/sets/main/keywords/DVS"
@@ -186,3 +186,19 @@ def test_stale_draft_is_not_published_over_a_newer_version(signed_in, r):
     assert versions.live_number(r) == 1
     post(client, "/console/draft/discard")
     assert versions.get_draft(r) is None
+
+
+def test_keywords_page_shows_who_answers_stop_start_help(signed_in, r):
+    client = signed_in("editor")
+    page = client.get("/console/keywords").get_data(as_text=True)
+    rows = {number: page.split(f"<td>{number}</td>")[1].split("</tr>")[0] for number in ("82228", "+447800002414")}
+    assert "answered by signpost" in rows["82228"] and "confirmations: gateway (default for a short code)" in rows[
+        "82228"]
+    assert "STOP and START answered by Twilio" in rows["+447800002414"]
+    assert "confirmations: twilio (default for a long code)" in rows["+447800002414"]
+    text = (ROOT / "keywords.yaml").read_text().replace("    kind: short_code\n",
+                                                       "    kind: short_code\n    confirmations: twilio\n", 1)
+    versions.publish(r, text, "test", "Twilio's Advanced Opt-Out on the short code")
+    page = client.get("/console/keywords").get_data(as_text=True)
+    row = page.split("<td>82228</td>")[1].split("</tr>")[0]
+    assert "STOP and START answered by Twilio" in row and "confirmations: twilio</span>" in row
