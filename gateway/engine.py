@@ -39,7 +39,7 @@ log = logging.getLogger("signpost.engine")
 Kind = Literal["keyword", "default", "optout", "optin", "help", "relay"]
 Match = Literal["exact", "alias", "typo"]
 
-# Twilio's default words (https://help.twilio.com/articles/223134027-Twilio-support-for-opt-out-keywords-SMS-STOP-filtering-).
+# Twilio's default words (https://help.twilio.com/hc/en-us/articles/223134027-Twilio-support-for-opt-out-keywords-SMS-STOP-filtering-).
 OPTOUT_WORDS = frozenset({"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "revoke", "optout"})
 OPTIN_WORDS = frozenset({"start", "yes", "unstop"})
 HELP_WORDS = frozenset({"help", "info"})
@@ -48,7 +48,7 @@ _RESERVED_KIND: dict[str, Kind] = (
     {w: "optout" for w in OPTOUT_WORDS} | {w: "optin" for w in OPTIN_WORDS} | {w: "help" for w in HELP_WORDS}
 )
 # Twilio's `OptOutType` webhook field, sent when Advanced Opt-Out is on, also for localized and custom words
-# (https://help.twilio.com/articles/31560110671259-How-to-Track-Opt-Out-Opt-In-and-Help-Messages-Using-the-OptOutType-Parameter).
+# (https://help.twilio.com/hc/en-us/articles/31560110671259-How-to-Track-Opt-Out-Opt-In-and-Help-Messages-Using-the-OptOutType-Parameter).
 _OPTOUT_TYPE_KIND: dict[str, Kind] = {"STOP": "optout", "START": "optin", "HELP": "help"}
 # On a relay line these reach the control room instead: there they are a person talking, not a command.
 RELAYED_ON_RELAY_LINES = frozenset({"help", "info", "yes"})

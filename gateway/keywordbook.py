@@ -57,7 +57,7 @@ MAX_SEGMENTS = 10
 WARN_SEGMENTS = 3
 DEFAULT_RATES = {"short_code": 30.0, "long_code": 10.0}
 # Who answers STOP, START and HELP. Twilio does on long codes, not on standalone short codes
-# (https://help.twilio.com/articles/223181748-Customizing-HELP-STOP-messages-for-SMS-filtering).
+# (https://help.twilio.com/hc/en-us/articles/223181748-Customizing-HELP-STOP-messages-for-SMS-filtering).
 CONFIRMATIONS = ("gateway", "twilio")
 DEFAULT_CONFIRMATIONS = {"short_code": "gateway", "long_code": "twilio"}
 SERVICE_NUMBERS = frozenset({"999", "112", "101", "111"})
