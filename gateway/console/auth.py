@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import redis
-from flask import abort, flash, redirect, render_template, request, session, url_for
+from flask import abort, current_app, flash, jsonify, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -119,16 +119,54 @@ def role_required(*roles: str) -> Callable:
     return decorate
 
 
+def fragment_of(page: str) -> Callable:
+    """Mark a view as a part of `page` (an endpoint with the same arguments) that the page fetches to refresh."""
+
+    def decorate(view: Callable) -> Callable:
+        # functools.wraps copies it onto role_required's and login_required's wrappers.
+        view.fragment_of = page  # type: ignore[attr-defined]
+        return view
+
+    return decorate
+
+
+def is_fetch() -> bool:
+    """A request made by the console's own script (console.js sends X-Requested-With: fetch)."""
+    return request.headers.get("X-Requested-With", "").lower() in ("fetch", "xmlhttprequest")
+
+
+def _page_path() -> str:
+    """Where sign-in should return to: the page itself, never a fragment of it."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    page = getattr(view, "fragment_of", None)
+    if page:
+        return url_for(page, **(request.view_args or {}))
+    query = request.query_string.decode("latin-1")
+    return request.path + (f"?{query}" if query else "")
+
+
+@login_manager.unauthorized_handler
+def unauthorized() -> ResponseReturnValue:
+    """Not signed in: pages go to the sign-in page; the page script's fetches get a 401 it can explain."""
+    login = url_for("console.login", next=_page_path())
+    if is_fetch():
+        # Not a redirect: fetch would follow it and put the sign-in form where the fragment goes.
+        return jsonify(signed_out=True, login=login), 401
+    flash(login_manager.login_message, login_manager.login_message_category)
+    return redirect(login)
+
+
 def who() -> str:
     """How console actions are attributed: console:<name>."""
     return f"console:{current_user.name}"
 
 
 def _safe_next(target: str | None) -> str | None:
-    if not target:
+    """`target` if it is a path inside the console on this site, else None (no open redirects)."""
+    if not target or "\\" in target or any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in target):
         return None
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not parts.path.startswith("/console") or "\\" in target:
+    if parts.scheme or parts.netloc or not (parts.path == "/console" or parts.path.startswith("/console/")):
         return None
     return target
 

@@ -13,7 +13,7 @@ from flask_login import current_user
 
 from gateway import cases, relay
 from gateway.console import audit, bp
-from gateway.console.auth import client_addr, role_required, who
+from gateway.console.auth import client_addr, fragment_of, role_required, who
 from gateway.privacy import mask
 from gateway.runtime import signpost
 
@@ -63,6 +63,7 @@ def inbox() -> ResponseReturnValue:
 
 @bp.get("/inbox/rows")
 @role_required("operator")
+@fragment_of("console.inbox")
 def inbox_rows() -> ResponseReturnValue:
     return render_template("_inbox_rows.html", cases=cases.open_cases(signpost().redis), **_context())
 
@@ -82,6 +83,7 @@ def case(case_id: str) -> ResponseReturnValue:
 
 @bp.get("/cases/<case_id>/thread")
 @role_required("operator")
+@fragment_of("console.case")
 def case_thread(case_id: str) -> ResponseReturnValue:
     return render_template("_thread.html", case=_case_or_404(case_id), **_context())
 
