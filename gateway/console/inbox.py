@@ -55,10 +55,16 @@ def _context() -> dict:
             "refresh": REFRESH_SECONDS}
 
 
+def unacknowledged(open_cases: list[cases.Case]) -> list[cases.Case]:
+    """The cases nobody has acknowledged yet, oldest first."""
+    return sorted((c for c in open_cases if c.state == cases.NEW), key=lambda c: c.opened_at)
+
+
 @bp.get("/inbox")
 @role_required("operator")
 def inbox() -> ResponseReturnValue:
-    return render_template("inbox.html", cases=cases.open_cases(signpost().redis), **_context())
+    found = cases.open_cases(signpost().redis)
+    return render_template("inbox.html", cases=found, unacked=unacknowledged(found), **_context())
 
 
 @bp.get("/inbox/rows")

@@ -1,14 +1,77 @@
-"""Relay inbox and case thread refreshes once the session has ended, and where sign-in returns to."""
+"""Relay inbox alerts: unacknowledged count in the title and banner, row data for the page's script, and
+what a refresh gets once the session has ended."""
 
 from __future__ import annotations
 
+import re
+import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from gateway import cases
+from tests.conftest import RELAY_LINE, TEXTER, inbound_form, post_signed
 from tests.console.support import PASSWORD, REFERER, make_user, token
 
 FETCH = {"X-Requested-With": "fetch"}
+
+
+def open_case(app, body: str, texter: str) -> cases.Case:
+    post_signed(app.test_client(), "/sms", inbound_form(body, texter=texter, to=RELAY_LINE))
+    r = app.extensions["signpost"].redis
+    return next(c for c in cases.open_cases(r) if c.texter == texter)
+
+
+def other_texter(last: str) -> str:
+    return TEXTER[:-3] + last
+
+
+def title(html: str) -> str:
+    found = re.search(r"<title>(.*?)</title>", html, re.S)
+    assert found
+    return found.group(1).strip()
+
+
+def banner(html: str) -> str:
+    """The text inside the unacknowledged-cases live region (empty when there is none)."""
+    found = re.search(r'<div id="unacked"[^>]*>(.*?)</div>', html, re.S)
+    assert found, "no unacked live region"
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", found.group(1))).strip()
+
+
+def test_title_and_banner_count_unacknowledged_cases(app, signed_in, r):
+    oldest = open_case(app, "first", other_texter("111"))
+    time.sleep(0.01)
+    newest = open_case(app, "second", other_texter("222"))
+    operator = signed_in("operator")
+
+    page = operator.get("/console/inbox").get_data(as_text=True)
+    assert title(page) == "(2) Relay inbox - signpost console"
+    assert "2 new emergency texts not acknowledged" in banner(page)
+    assert re.search(r'<div id="unacked"[^>]*role="alert"', page)
+    assert f'href="/console/cases/{oldest.id}"' in page.split('id="unacked"')[1].split("</div>")[0]
+
+    cases.acknowledge(r, oldest.id, "console:op")
+    page = operator.get("/console/inbox").get_data(as_text=True)
+    assert title(page) == "(1) Relay inbox - signpost console"
+    assert "1 new emergency text not acknowledged" in banner(page)
+    assert f'href="/console/cases/{newest.id}"' in page.split('id="unacked"')[1].split("</div>")[0]
+
+    cases.acknowledge(r, newest.id, "console:op")
+    page = operator.get("/console/inbox").get_data(as_text=True)
+    assert title(page) == "Relay inbox - signpost console"
+    assert banner(page) == ""
+
+
+def test_rows_carry_case_id_state_and_age_for_the_page_script(app, signed_in, r):
+    first = open_case(app, "first", other_texter("111"))
+    second = open_case(app, "second", other_texter("222"))
+    cases.acknowledge(r, first.id, "console:op")
+    rows = signed_in("operator").get("/console/inbox/rows").get_data(as_text=True)
+    assert re.search(rf'<tr [^>]*data-case="{second.id}" data-state="new" data-age="\d+s"', rows)
+    assert re.search(rf'<tr [^>]*data-case="{first.id}" data-state="acknowledged"', rows)
+    assert rows.count('data-state="new"') == 1
+    assert other_texter("222") not in rows
 
 
 @pytest.mark.parametrize(("path", "page"), [
