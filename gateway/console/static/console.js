@@ -1,4 +1,5 @@
-// signpost console: live SMS preview of reply fields, self-refreshing lists, confirmations. No libraries.
+// signpost console: live SMS preview of reply fields, self-refreshing lists, relay inbox alerts, confirmations.
+// No libraries.
 (function () {
   "use strict";
   var csrf = document.querySelector('meta[name="csrf-token"]');
@@ -81,19 +82,273 @@
     update();
   }
 
+  var timers = [], signedOut = false;
+
+  function meta(name) {
+    var node = document.querySelector('meta[name="' + name + '"]');
+    return node ? node.content : "";
+  }
+
+  // The session has ended: stop refreshing (the server would only answer 401 now) and say so at the top.
+  function showSignedOut(loginUrl) {
+    if (signedOut) return;
+    signedOut = true;
+    timers.forEach(clearInterval);
+    document.querySelectorAll("[data-refresh]").forEach(function (node) { node.classList.add("stale"); });
+    var login = /^\/(?![\/\\])/.test(loginUrl || "") ? loginUrl :
+      meta("login-url") + "?next=" + encodeURIComponent(location.pathname + location.search);
+    var notice = el("p", {"class": "flash error signed-out"});
+    notice.appendChild(el("strong", {}, "You have been signed out."));
+    notice.appendChild(document.createTextNode(" This page has stopped updating. "));
+    notice.appendChild(el("a", {"href": login}, "Sign in again"));
+    var box = document.getElementById("notices");
+    if (box) box.appendChild(notice);
+    document.title = "Signed out - " + document.title.replace(/^\(\d+\)\s*/, "");
+    document.dispatchEvent(new CustomEvent("signpost:signed-out"));
+  }
+
+  // Swap in a fresh fragment, keeping keyboard focus on the same link if it is still there.
+  function replace(node, html) {
+    var active = document.activeElement;
+    var href = active && node.contains(active) ? active.getAttribute("href") : null;
+    node.innerHTML = html;
+    if (href) {
+      var again = Array.prototype.filter.call(node.querySelectorAll("a[href]"), function (a) {
+        return a.getAttribute("href") === href;
+      })[0];
+      if (again) again.focus();
+    }
+  }
+
   function refresh(node) {
     var every = parseInt(node.getAttribute("data-every") || "5", 10) * 1000;
-    setInterval(function () {
-      fetch(node.getAttribute("data-refresh"), {credentials: "same-origin"})
-        .then(function (r) { return r.ok ? r.text() : null; })
-        .then(function (html) { if (html !== null && html !== node.innerHTML) node.innerHTML = html; })
+    timers.push(setInterval(function () {
+      if (signedOut) return;
+      fetch(node.getAttribute("data-refresh"), {credentials: "same-origin", headers: {"X-Requested-With": "fetch"}})
+        .then(function (r) {
+          if (r.status === 401) {
+            return r.json().catch(function () { return {}; }).then(function (data) {
+              showSignedOut(data.login);
+              return null;
+            });
+          }
+          // A redirect lands on some other page (the sign-in form, say): never put that in the fragment's place.
+          return r.ok && !r.redirected ? r.text() : null;
+        })
+        .then(function (html) {
+          if (html === null || signedOut) return;
+          if (html !== node.innerHTML) replace(node, html);
+          node.dispatchEvent(new CustomEvent("signpost:refreshed", {bubbles: true}));
+        })
         .catch(function () {});
-    }, every);
+    }, every));
+  }
+
+  function stored(key, value) {
+    // localStorage can be switched off or full: alerts still work, only the choice is not remembered.
+    try {
+      if (value === undefined) return window.localStorage.getItem(key);
+      window.localStorage.setItem(key, value);
+    } catch (e) { /* not remembered */ }
+    return null;
+  }
+
+  function session(key, value) {
+    try {
+      if (value === undefined) return JSON.parse(window.sessionStorage.getItem(key) || "null");
+      window.sessionStorage.setItem(key, JSON.stringify(value));
+    } catch (e) { /* a fresh tab's behaviour: nothing counted as seen */ }
+    return null;
+  }
+
+  // Relay inbox: the unacknowledged count in the title, the banner, a sound and a desktop notification for
+  // each case that was not unacknowledged on the previous refresh. Rows carry data-case/-state/-age.
+  function inboxAlerts(rows, banner) {
+    var AudioCtx = window.AudioContext || window.webkitAudioContext;
+    var canNotify = "Notification" in window;
+    var soundButton = document.getElementById("sound-toggle"), soundState = document.getElementById("sound-state");
+    var notifyButton = document.getElementById("notify-enable"), notifyState = document.getElementById("notify-state");
+    var baseTitle = document.title.replace(/^\(\d+\)\s*/, "");
+    var audio = null;
+
+    function muted() { return stored("signpost.sound") === "off"; }
+
+    function context() {
+      if (!audio && AudioCtx) {
+        try {
+          audio = new AudioCtx();
+          audio.addEventListener("statechange", showSound);
+        } catch (e) { audio = null; }
+      }
+      return audio;
+    }
+
+    // Browsers keep sound off until the user has interacted with the page; resume() works inside a click.
+    function unlock() {
+      var ctx = context();
+      if (!ctx) return Promise.resolve(false);
+      if (ctx.state === "running") return Promise.resolve(true);
+      var resumed = ctx.resume();
+      showSound();
+      return resumed.then(function () { showSound(); return ctx.state === "running"; }, function () { return false; });
+    }
+
+    function chime() {
+      if (muted() || !audio || audio.state !== "running") return false;
+      // Three rising tones, twice: short, and unlike the system's own sounds.
+      var osc = audio.createOscillator(), gain = audio.createGain(), t = audio.currentTime + 0.02;
+      osc.type = "triangle";
+      [660, 880, 1175, 660, 880, 1175].forEach(function (hz, i) {
+        var at = t + i * 0.16 + (i > 2 ? 0.25 : 0);
+        osc.frequency.setValueAtTime(hz, at);
+        gain.gain.setValueAtTime(0.0001, at);
+        gain.gain.exponentialRampToValueAtTime(0.5, at + 0.02);
+        gain.gain.exponentialRampToValueAtTime(0.0001, at + 0.14);
+      });
+      osc.connect(gain);
+      gain.connect(audio.destination);
+      osc.start(t);
+      osc.stop(t + 1.3);
+      return true;
+    }
+
+    function showSound() {
+      var state;
+      soundState.classList.remove("warn");
+      if (!AudioCtx) {
+        soundButton.hidden = true;
+        soundState.textContent = "This browser cannot play alert sounds.";
+        return;
+      }
+      if (muted()) {
+        soundButton.textContent = "Unmute sound";
+        state = "Sound alerts are muted.";
+      } else if (audio && audio.state === "running") {
+        soundButton.textContent = "Mute sound";
+        state = "Sound alerts are on.";
+      } else {
+        soundButton.textContent = "Enable sound";
+        state = "The browser is blocking sound until you press Enable sound.";
+        soundState.classList.add("warn");
+      }
+      if (soundState.textContent !== state) soundState.textContent = state;
+    }
+
+    soundButton.addEventListener("click", function () {
+      if (!muted() && audio && audio.state === "running") {
+        stored("signpost.sound", "off");
+        showSound();
+        return;
+      }
+      stored("signpost.sound", "on");
+      unlock().then(function (on) { if (on) chime(); });
+    });
+    // Any click or key press on the page lets the browser start sound: take it. Not on the sound button
+    // itself, whose click would otherwise find sound already on and mute it.
+    ["pointerdown", "keydown"].forEach(function (type) {
+      document.addEventListener(type, function (e) {
+        if (!muted() && !soundButton.contains(e.target)) unlock();
+      }, true);
+    });
+
+    function showNotify() {
+      if (!canNotify) {
+        notifyButton.hidden = true;
+        notifyState.textContent = "This browser cannot show desktop notifications.";
+        return;
+      }
+      var permission = Notification.permission;
+      notifyButton.hidden = permission !== "default";
+      notifyState.classList.toggle("warn", permission === "denied");
+      notifyState.textContent = permission === "granted" ? "Desktop notifications are on." :
+        permission === "denied" ? "Desktop notifications are blocked in this browser's site settings." : "";
+    }
+
+    notifyButton.addEventListener("click", function () {
+      var asked = Notification.requestPermission(showNotify);  // older Safari takes a callback
+      if (asked && asked.then) asked.then(showNotify, showNotify);
+    });
+
+    // No phone number and no text: a notification can show on a locked screen.
+    function notify(title, body, tag, href) {
+      if (!canNotify || Notification.permission !== "granted") return;
+      try {
+        var note = new Notification(title, {body: body, tag: tag, requireInteraction: true});
+        note.onclick = function () {
+          window.focus();
+          if (href) location.href = href;
+          note.close();
+        };
+      } catch (e) { /* Chrome on Android shows notifications only from a service worker */ }
+    }
+
+    function unacked() {
+      return Array.prototype.map.call(rows.querySelectorAll('tr[data-state="new"]'), function (tr) {
+        var link = tr.querySelector("a[href]");
+        return {id: tr.getAttribute("data-case"), age: tr.getAttribute("data-age"),
+                href: link ? link.getAttribute("href") : ""};
+      });
+    }
+
+    // Same wording as inbox.html. Only touched when it changes, so screen readers announce it once.
+    function bannerKey(list) {
+      return list.length ? list.length + " " + list[list.length - 1].id : "";
+    }
+    var shownKey = bannerKey(unacked());
+
+    function showBanner(list) {
+      var key = bannerKey(list);
+      if (key === shownKey) return;
+      shownKey = key;
+      banner.textContent = "";
+      if (!list.length) return;
+      var oldest = list[list.length - 1];  // rows are newest first
+      var p = el("p", {"class": "alarm"});
+      p.appendChild(el("strong", {}, list.length + " new emergency text" + (list.length === 1 ? "" : "s") +
+        " not acknowledged."));
+      p.appendChild(document.createTextNode(" "));
+      p.appendChild(el("a", {"href": oldest.href}, "Open the oldest"));
+      p.appendChild(document.createTextNode(" (case " + oldest.id + ")"));
+      banner.appendChild(p);
+    }
+
+    function update() {
+      var list = unacked();
+      document.title = (list.length ? "(" + list.length + ") " : "") + baseTitle;
+      showBanner(list);
+      // Seen ids live in this tab's sessionStorage, so coming back from a case page does not alert again
+      // for the same cases, but does for any that arrived meanwhile. A fresh tab alerts for none.
+      var seen = session("signpost.unacked-seen");
+      var ids = list.map(function (c) { return c.id; });
+      if (seen) {
+        var fresh = list.filter(function (c) { return seen.indexOf(c.id) < 0; });
+        if (fresh.length) chime();
+        fresh.forEach(function (c) {
+          notify("New emergency text: case " + c.id, "Not acknowledged. Opened " + c.age + " ago.",
+                 "signpost-case-" + c.id, c.href);
+        });
+      }
+      session("signpost.unacked-seen", ids);
+    }
+
+    rows.addEventListener("signpost:refreshed", update);
+    document.addEventListener("signpost:signed-out", function () {
+      chime();
+      notify("Signed out of the signpost console", "The relay inbox has stopped updating. Sign in again.",
+             "signpost-signed-out", "");
+    });
+    if (!muted()) context();
+    showSound();
+    showNotify();
+    document.getElementById("alert-controls").hidden = false;
+    update();
   }
 
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("[data-preview-for]").forEach(watch);
     document.querySelectorAll("[data-refresh]").forEach(refresh);
+    var rows = document.getElementById("inbox-rows"), banner = document.getElementById("unacked");
+    if (rows && banner) inboxAlerts(rows, banner);
     document.querySelectorAll("form[data-confirm]").forEach(function (form) {
       form.addEventListener("submit", function (e) {
         if (!window.confirm(form.getAttribute("data-confirm"))) e.preventDefault();
