@@ -188,3 +188,23 @@ def test_a_signed_out_page_says_so_and_sign_in_returns_to_it(server, browser, r,
     sign_in(page, "olly")
     expect(page).to_have_url(f"{server}/console/cases/{case.id}")
     context.close()
+
+
+def test_an_inbox_that_cannot_reach_the_server_says_so(server, browser, r, run_jobs):
+    make_user(r, "olly", "operator")
+    case = new_case(server, r, run_jobs, "He is here", TEXTER)
+    context, page = new_page(browser)
+    page.goto(f"{server}/console/inbox")
+    sign_in(page, "olly")
+    expect(page.get_by_role("link", name=case.id).first).to_be_visible()
+    page.route("**/console/inbox/rows", lambda route: route.abort())  # the network or the server is gone
+    notice = page.locator("#notices .offline")
+    expect(notice).to_contain_text("Not updating: the console cannot reach the server", timeout=3 * REFRESH)
+    expect(notice).to_have_attribute("role", "alert")
+    expect(page.locator("#inbox-rows")).to_have_class(re.compile(r"\bstale\b"))
+    page.unroute("**/console/inbox/rows")
+    later = new_case(server, r, run_jobs, "Still here", "+447911000456")
+    expect(page.get_by_role("link", name=later.id).first).to_be_visible(timeout=2 * REFRESH)
+    expect(page.locator("#notices .offline")).to_have_count(0)
+    expect(page.locator("#inbox-rows")).not_to_have_class(re.compile(r"\bstale\b"))
+    context.close()

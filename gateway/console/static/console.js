@@ -120,6 +120,34 @@
     }
   }
 
+  // A list that silently stops updating looks like a quiet night: after two failed refreshes in a row say so,
+  // with the time of the last good one, until a refresh works again.
+  var lastGood = new Date(), failures = 0, offline = null;
+
+  function clock(d) { return ("0" + d.getHours()).slice(-2) + ":" + ("0" + d.getMinutes()).slice(-2) + ":" +
+    ("0" + d.getSeconds()).slice(-2); }
+
+  function refreshed(ok) {
+    if (ok) {
+      failures = 0;
+      lastGood = new Date();
+      if (offline) { offline.parentNode.removeChild(offline); offline = null; }
+      document.querySelectorAll("[data-refresh]").forEach(function (node) { node.classList.remove("stale"); });
+      return;
+    }
+    failures += 1;
+    if (failures < 2 || signedOut) return;
+    document.querySelectorAll("[data-refresh]").forEach(function (node) { node.classList.add("stale"); });
+    var text = "Not updating: the console cannot reach the server (last update " + clock(lastGood) +
+      "). New emergency texts may not show here; keep trying, or check the control-room phones.";
+    if (!offline) {
+      offline = el("p", {"class": "flash error offline", "role": "alert"});
+      var box = document.getElementById("notices");
+      if (box) box.appendChild(offline);
+    }
+    if (offline.textContent !== text) offline.textContent = text;
+  }
+
   function refresh(node) {
     var every = parseInt(node.getAttribute("data-every") || "5", 10) * 1000;
     timers.push(setInterval(function () {
@@ -133,14 +161,19 @@
             });
           }
           // A redirect lands on some other page (the sign-in form, say): never put that in the fragment's place.
-          return r.ok && !r.redirected ? r.text() : null;
+          if (!r.ok || r.redirected) {
+            refreshed(false);
+            return null;
+          }
+          return r.text();
         })
         .then(function (html) {
           if (html === null || signedOut) return;
+          refreshed(true);
           if (html !== node.innerHTML) replace(node, html);
           node.dispatchEvent(new CustomEvent("signpost:refreshed", {bubbles: true}));
         })
-        .catch(function () {});
+        .catch(function () { refreshed(false); });
     }, every));
   }
 
