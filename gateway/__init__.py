@@ -6,43 +6,36 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-import redis
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from gateway import config
-from gateway.keywordbook import KeywordBook, KeywordFileError, load_book
-from gateway.queues import make_queues
+from gateway import redisdb, sending, settings
+from gateway.keywords.book import KeywordBook, KeywordFileError, load_book
 from gateway.runtime import Signpost
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
-    """Build the Flask app from the environment (or `test_config`); never touches Redis."""
+    """Build the Flask app from the environment, or (tests) from `test_config` alone; never touches Redis."""
     app = Flask(__name__)
-    settings = config.from_env()
-    if test_config:
-        settings.update(test_config)
-    config.validate(settings)
-    app.config.from_mapping(settings)
-    if settings["PROXY_COUNT"]:
+    s = settings.install(settings.load() if test_config is None else settings.load({}, test_config))
+    app.config.from_mapping(SECRET_KEY=s.secret_key or None)
+    app.config.from_mapping({k: v for k, v in (test_config or {}).items() if k not in settings.NAMES})
+    if s.proxy_count:
         # Behind a load balancer: the client address (console lockout) and public URL come from its headers.
-        n = settings["PROXY_COUNT"]
+        n = s.proxy_count
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)
-    configure_logging(settings["LOG_LEVEL"], json_lines=settings["SIGNPOST_ENV"] == config.PRODUCTION)
+    configure_logging(s.log_level, json_lines=s.production)
 
-    connection = redis.Redis.from_url(
-        settings["REDIS_URL"],
-        socket_timeout=settings["REDIS_TIMEOUT"],
-        socket_connect_timeout=settings["REDIS_TIMEOUT"],
-    )
-    book = load_bootstrap(settings["KEYWORDS_FILE"])
-    production = settings["SIGNPOST_ENV"] == config.PRODUCTION
-    if book and book.relay_numbers and not settings["RELAY_FORWARD_TO"] and production:
+    connection = redisdb.connect(s)
+    book = load_bootstrap(s.keywords_file)
+    if book and book.relay_numbers and not s.relay_forward_to and s.production:
         lines = ", ".join(book.relay_numbers)
-        raise config.ConfigError(f"RELAY_FORWARD_TO is not set; {settings['KEYWORDS_FILE']} marks relay line {lines}")
-    app.extensions["signpost"] = Signpost(redis=connection, queues=make_queues(connection), book=book)
+        raise settings.ConfigError(f"RELAY_FORWARD_TO is not set; {s.keywords_file} marks relay line {lines}")
+    app.extensions["signpost"] = Signpost(s, connection, sending.make_queues(connection), book)
 
-    from gateway import cli, console, health, logs, metrics, webhook
+    from gateway import cli, console
+    from gateway.ops import health, logs, metrics
+    from gateway.texts import webhook
 
     app.register_blueprint(webhook.bp)
     app.register_blueprint(health.bp)
@@ -51,7 +44,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     cli.register(app)
     console.init_app(app)
 
-    if not settings["TWILIO_AUTH_TOKEN"]:
+    if not s.twilio_auth_token:
         logging.getLogger("signpost").warning(
             "development mode without TWILIO_AUTH_TOKEN: webhook signatures are not checked "
             "and replies go to the local outbox"
@@ -71,7 +64,7 @@ def load_bootstrap(path: str) -> KeywordBook | None:
 
 def configure_logging(level: str, json_lines: bool = False) -> None:
     """Send signpost's own log lines to stderr once per process: JSON lines in production, else plain text."""
-    from gateway import logs
+    from gateway.ops import logs
 
     logger = logging.getLogger("signpost")
     logger.setLevel(level.upper())

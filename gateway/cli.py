@@ -1,23 +1,28 @@
-"""Command line: `flask --app wsgi keywords check [FILE]` and `flask --app wsgi simulate TEXT`."""
+"""Command line: `flask --app wsgi keywords check|export|import` and `flask --app wsgi simulate TEXT`.
+
+The staff console's `users` commands are in gateway/console/cli.py.
+"""
 
 from __future__ import annotations
 
 import click
-from flask import Flask, current_app
+from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 
-from gateway import engine, phone, sms
-from gateway.keywordbook import KeywordFileError, load_book
+from gateway import phone
+from gateway.console import audit
+from gateway.keywords import engine, sms, versions
+from gateway.keywords.book import KeywordFileError, load_book
 from gateway.runtime import signpost
 
-keywords_cli = AppGroup("keywords", help="Check the keyword replies.")
+keywords_cli = AppGroup("keywords", help="Check, export and import the keyword replies.")
 
 
 @keywords_cli.command("check")
 @click.argument("path", required=False, type=click.Path(dir_okay=False))
 def check(path: str | None) -> None:
     """Check a keywords file (default: KEYWORDS_FILE); exit 1 with file, line, entry and reason on error."""
-    path = path or current_app.config["KEYWORDS_FILE"]
+    path = path or signpost().settings.keywords_file
     try:
         book = load_book(path)
     except KeywordFileError as exc:
@@ -29,6 +34,39 @@ def check(path: str | None) -> None:
     for warning in book.warnings:
         click.echo(f"warning: {warning}", err=True)
     click.echo(f"{path}: ok ({len(book.warnings)} warnings)")
+
+
+@keywords_cli.command("export")
+@click.argument("path", required=False, type=click.Path(dir_okay=False, writable=True))
+def export(path: str | None) -> None:
+    """Write the live keywords version as YAML to PATH (default: standard output)."""
+    sp = signpost()
+    number, text = versions.live_text(sp.redis, sp.live.bootstrap_text)
+    if path:
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        click.echo(f"{path}: {'version ' + str(number) if number else 'bootstrap file (nothing published)'}",
+                   err=True)
+    else:
+        click.echo(text, nl=not text.endswith("\n"))
+
+
+@keywords_cli.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--message", "-m", default="", help="what changed (kept with the version)")
+def import_(path: str, message: str) -> None:
+    """Check PATH and publish it as a new live version (served everywhere within 2 seconds)."""
+    sp = signpost()
+    with open(path, encoding="utf-8-sig") as handle:
+        text = handle.read()
+    try:
+        version = versions.publish(sp.redis, text, "cli", message or f"imported {path}",
+                                   sp.live.bootstrap_text, source=path)
+    except KeywordFileError as exc:
+        click.echo(str(exc), err=True)
+        raise SystemExit(1) from None
+    audit.record(sp.redis, "cli", "published", f"version {version.number}: {version.message}")
+    click.echo(f"published version {version.number}")
 
 
 @click.command("simulate")

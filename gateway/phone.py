@@ -1,9 +1,12 @@
-"""Senders as Twilio gives them (`From`): a phone number we can answer by SMS, or a sender we cannot.
+"""Phone numbers: senders as Twilio gives them (`From`), and masking numbers for logs.
 
+A sender is a phone number we can answer by SMS, or one we cannot.
 Twilio gives a texter's number in E.164. A network's alphanumeric sender ID ("VODAFONE"), a short code, a
 number that is only dialable locally or was cut off in transit, or one outside any allocated range cannot
 receive an SMS: Twilio refuses a send to it with error 21211. phonenumbers decides, by the number's
 validity and type, never by its length.
+
+A full phone number or a message body never reaches a log line at INFO: `mask` keeps the last 3 digits.
 """
 
 from __future__ import annotations
@@ -72,3 +75,21 @@ def classify(raw: str | None) -> Sender:
             or phonenumbers.number_type(number) in _NO_SMS):
         return Sender(raw, "invalid")
     return Sender(raw, "phone", phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+
+
+_NUMBER_RUN = re.compile(r"\+?\d[\d \-()]{6,}\d")
+
+
+def mask(number: str | None) -> str:
+    """Mask all but the last 3 digits of a phone number ('+447700900123' -> '*********123')."""
+    if not number:
+        return "-"
+    text = str(number)
+    if len(text) <= 3:
+        return "*" * len(text)
+    return "*" * (len(text) - 3) + text[-3:]
+
+
+def scrub(text: str) -> str:
+    """Mask every phone-number-like run in free text (error messages from Twilio name the recipient)."""
+    return _NUMBER_RUN.sub(lambda m: mask(re.sub(r"\D", "", m.group(0))), text)

@@ -1,4 +1,4 @@
-"""What the app keeps in `app.extensions['signpost']`: the Redis client, the queues and the live keywords."""
+"""What the app keeps in `app.extensions['signpost']`: settings, the Redis client, the queues, the live keywords."""
 
 from __future__ import annotations
 
@@ -6,14 +6,17 @@ import redis
 from flask import current_app
 from rq import Queue
 
-from gateway.keywordbook import KeywordBook
-from gateway.versions import LiveBook
+from gateway.keywords.book import KeywordBook
+from gateway.keywords.versions import LiveBook
+from gateway.settings import Settings
 
 
 class Signpost:
-    """Per-app handles made by the factory; `book` is the live published version (see gateway.versions)."""
+    """Per-app handles made by the factory; `book` is the live published version (see keywords/versions.py)."""
 
-    def __init__(self, redis: redis.Redis, queues: dict[str, Queue], book: KeywordBook | None) -> None:
+    def __init__(self, settings: Settings, redis: redis.Redis, queues: dict[str, Queue],
+                 book: KeywordBook | None) -> None:
+        self.settings = settings
         self.redis = redis
         self.queues = queues
         self.live = LiveBook(redis, book)

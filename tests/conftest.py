@@ -14,15 +14,19 @@ from urllib.parse import urlparse
 
 import pytest
 import redis
+from argon2 import PasswordHasher, profiles
 from rq import Queue, SimpleWorker
 from rq.registry import ScheduledJobRegistry
 from twilio.request_validator import RequestValidator
 
-from gateway import create_app
-from gateway.queues import ORDER
+from gateway import create_app, settings
+from gateway.console import users
+from gateway.sending import ORDER
 from tests.twilio_standin import TwilioStandin
 
 ROOT = Path(__file__).resolve().parents[1]
+# argon2's cheapest profile: a sign-in in a test costs microseconds, not the production profile's ~50 ms.
+users.HASHER = PasswordHasher.from_parameters(profiles.CHEAPEST)
 ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"
 PUBLIC_URL = "https://signpost.example.org"
@@ -82,9 +86,10 @@ def standin() -> Iterator[TwilioStandin]:
 
 
 @pytest.fixture
-def settings_env(monkeypatch: pytest.MonkeyPatch, r: redis.Redis, redis_url: str, standin: TwilioStandin) -> dict:
-    """Production settings in the environment, read alike by the app and by the workers."""
-    values = {
+def config(r: redis.Redis, redis_url: str, standin: TwilioStandin) -> dict[str, Any]:
+    """The app's settings as `create_app` takes them in tests: production, a scratch Redis, the stand-in."""
+    return {
+        "TESTING": True,
         "SIGNPOST_ENV": "production",
         "REDIS_URL": redis_url,
         "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
@@ -97,16 +102,22 @@ def settings_env(monkeypatch: pytest.MonkeyPatch, r: redis.Redis, redis_url: str
         "RELAY_FORWARD_TO": ",".join(CONTROL_ROOM),
         "RELAY_ESCALATE_TO": SUPERVISOR,
     }
-    for name in ("ALERT_TO", "RELAY_ESCALATE_AFTER", "RELAY_ESCALATE_TIERS_AFTER"):
-        monkeypatch.delenv(name, raising=False)
-    for name, value in values.items():
-        monkeypatch.setenv(name, value)
-    return values
 
 
 @pytest.fixture
-def app(settings_env: dict):
-    return create_app()
+def settings_env(monkeypatch: pytest.MonkeyPatch, config: dict[str, Any]) -> dict[str, Any]:
+    """The same settings in the environment, for the processes a test starts (`python -m workers`, `flask`)."""
+    for name in settings.NAMES:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in config.items():
+        if name in settings.NAMES:
+            monkeypatch.setenv(name, str(value))
+    return config
+
+
+@pytest.fixture
+def app(config: dict[str, Any]):
+    return create_app(config)
 
 
 @pytest.fixture
@@ -162,8 +173,9 @@ def release_scheduled(queues: list[Queue]) -> int:
 
 
 @pytest.fixture
-def run_jobs(r: redis.Redis, queues: list[Queue]):
-    """Run every queued job now in this process, the way rq's own tests do."""
+def run_jobs(app, r: redis.Redis, queues: list[Queue]):
+    """Run every queued job now in this process, the way rq's own tests do, with the app's settings
+    (or those of an app the test builds later: the last one built is the process's)."""
 
     def run() -> bool:
         return SimpleWorker(queues, connection=r).work(burst=True)

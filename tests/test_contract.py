@@ -22,7 +22,8 @@ import pytest
 from rq import Queue
 from rq.job import JobStatus
 
-from gateway.queues import REPLIES, enqueue_send
+from gateway import create_app
+from gateway.sending import REPLIES, enqueue_send
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, ROOT, SHORT_CODE, TEXTER
 
 SPEC = ROOT.parent / "shared" / "twilio" / "twilio_api_v2010.json"
@@ -78,8 +79,8 @@ def create(base_url: str, form: dict[str, str], auth: bool = True) -> tuple[int,
         return exc.code, json.loads(exc.read() or b"{}")
 
 
-def test_worker_send_is_accepted_by_the_published_api(settings_env, monkeypatch, prism, r, run_jobs):
-    monkeypatch.setenv("TWILIO_API_BASE_URL", prism)
+def test_worker_send_is_accepted_by_the_published_api(config, prism, r, run_jobs):
+    create_app({**config, "TWILIO_API_BASE_URL": prism})  # the settings this process's jobs run with
     queue = Queue(REPLIES, connection=r)
     enqueue_send(queue, TEXTER, SHORT_CODE, "Derbyshire Victim Services: 0800 612 6505", "contract-1")
     run_jobs()

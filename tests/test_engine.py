@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from gateway import engine
-from gateway.engine import Decision, decide, first_word, fold, normalise, typo_distance
-from gateway.keywordbook import KeywordBook, load_book, parse_book
+from gateway.keywords import engine
+from gateway.keywords.book import KeywordBook, load_book, parse_book
+from gateway.keywords.engine import Decision, decide
+from gateway.keywords.text import first_word, fold, normalise, typo_distance
 
 ROOT = Path(__file__).resolve().parents[1]
 SHORT_CODE = "82228"

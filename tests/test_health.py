@@ -18,8 +18,8 @@ def test_readyz_ok(client, r):
     assert response.json["status"] == "ready"
 
 
-def test_readyz_503_without_redis(settings_env):
-    app = create_app({"REDIS_URL": "redis://127.0.0.1:1/0", "REDIS_TIMEOUT": 0.5})
+def test_readyz_503_without_redis(config):
+    app = create_app({**config, "REDIS_URL": "redis://127.0.0.1:1/0", "REDIS_TIMEOUT": 0.5})
     response = app.test_client().get("/readyz")
     assert response.status_code == 503
     assert "redis unreachable" in response.json["problems"][0]

@@ -11,10 +11,12 @@ from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
 from rq import Queue
 
-from gateway import create_app, inbound, msglog, phone, store, webhook
-from gateway.engine import decide
-from gateway.keywordbook import load_book
-from gateway.queues import ORDER
+from gateway import create_app, phone
+from gateway.keywords.book import load_book
+from gateway.keywords.engine import decide
+from gateway.sending import ORDER
+from gateway.settings import Settings
+from gateway.texts import inbound, msglog, optouts, webhook
 from tests.conftest import (
     CONTROL_ROOM,
     RELAY_LINE,
@@ -33,7 +35,7 @@ TWILIO_SHORT_CODE = "60777"  # a short code in a Messaging Service with Advanced
 
 
 @pytest.fixture
-def keywords_file(tmp_path, settings_env, monkeypatch):
+def keywords_file(tmp_path):
     """keywords.yaml with more numbers: a long code, and per-number overrides of who confirms."""
     text = (ROOT / "keywords.yaml").read_text()
     extra = (
@@ -44,14 +46,12 @@ def keywords_file(tmp_path, settings_env, monkeypatch):
     text = text.replace("numbers:\n", "numbers:\n" + extra, 1)
     path = tmp_path / "keywords.yaml"
     path.write_text(text)
-    monkeypatch.setenv("KEYWORDS_FILE", str(path))
     return path
 
 
 @pytest.fixture
-def alerting(settings_env, monkeypatch, keywords_file):
-    monkeypatch.setenv("ALERT_TO", STAFF)
-    return create_app().test_client()
+def alerting(config, keywords_file):
+    return create_app({**config, "ALERT_TO": STAFF, "KEYWORDS_FILE": str(keywords_file)}).test_client()
 
 
 def jobs(r) -> list:
@@ -72,7 +72,7 @@ def twiml_messages(response) -> list[ET.Element]:
 
 
 def test_danger_from_an_opted_out_texter_still_alerts_staff(alerting, r, run_jobs, standin):
-    store.record_optout(r, SHORT_CODE, TEXTER, reason="texted STOP")
+    optouts.record_optout(r, SHORT_CODE, TEXTER, reason="texted STOP")
     response = post_signed(alerting, "/sms", inbound_form("he's outside with a knife"))
     assert response.status_code == 200 and twiml_messages(response) == []
     run_jobs()
@@ -92,11 +92,11 @@ def test_danger_alert_for_a_texter_who_did_not_opt_out_does_not_say_so(alerting,
 
 
 def test_opted_out_keyword_text_without_danger_sends_nothing(alerting, r, run_jobs, standin):
-    store.record_optout(r, SHORT_CODE, TEXTER, reason="texted STOP")
+    optouts.record_optout(r, SHORT_CODE, TEXTER, reason="texted STOP")
     post_signed(alerting, "/sms", inbound_form("DVS"))
     run_jobs()
     assert standin.messages == []
-    (entry,) = msglog.recent(r, {"RETENTION_DAYS": 30, "SECRET_KEY": "x"})
+    (entry,) = msglog.recent(r, Settings())
     assert entry["status"] == "opted-out"
 
 
@@ -107,7 +107,7 @@ def test_opted_out_keyword_text_without_danger_sends_nothing(alerting, r, run_jo
 def test_only_twilios_opt_out_words_record_an_opt_out(alerting, r, run_jobs, standin, body):
     post_signed(alerting, "/sms", inbound_form(body))
     run_jobs()
-    assert not store.is_opted_out(r, SHORT_CODE, TEXTER)
+    assert not optouts.is_opted_out(r, SHORT_CODE, TEXTER)
     (reply,) = to(standin, TEXTER)
     assert "999" in reply  # answered like any other text
 
@@ -116,10 +116,10 @@ def test_only_twilios_opt_out_words_record_an_opt_out(alerting, r, run_jobs, sta
                          [("STOP", "Arrêt", True), ("STOP", "please stop now", True), ("START", "oui", False)])
 def test_optout_type_from_advanced_opt_out_is_recorded(alerting, r, run_jobs, standin, optout_type, body, opted_out):
     if not opted_out:
-        store.record_optout(r, SHORT_CODE, TEXTER, reason="texted STOP")
+        optouts.record_optout(r, SHORT_CODE, TEXTER, reason="texted STOP")
     form = inbound_form(body) | {"OptOutType": optout_type}
     assert post_signed(alerting, "/sms", form).status_code == 200
-    assert store.is_opted_out(r, SHORT_CODE, TEXTER) is opted_out
+    assert optouts.is_opted_out(r, SHORT_CODE, TEXTER) is opted_out
 
 
 # --- who answers STOP, START and HELP --------------------------------------------------------------------
@@ -144,7 +144,7 @@ def test_who_confirms_follows_the_number(alerting, r, run_jobs, standin, number,
     post_signed(alerting, "/sms", inbound_form("START", to=number))
     run_jobs()
     assert len(to(standin, TEXTER)) == (2 if confirms else 0)
-    assert not store.is_opted_out(r, number, TEXTER)
+    assert not optouts.is_opted_out(r, number, TEXTER)
 
 
 # --- senders that cannot be answered ---------------------------------------------------------------------
@@ -209,7 +209,7 @@ def book():
     return load_book(ROOT / "keywords.yaml")
 
 
-FALLBACK_SETTINGS = {"RELAY_FORWARD_TO": CONTROL_ROOM, "RELAY_ESCALATE_TO": (SUPERVISOR,), "ALERT_TO": (STAFF,)}
+FALLBACK_SETTINGS = Settings(relay_forward_to=CONTROL_ROOM, relay_escalate_to=(SUPERVISOR,), alert_to=(STAFF,))
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -239,9 +239,8 @@ def webhook_app():
 
 @pytest.mark.parametrize("body", ["knife \x00\x01\x08\x0b\x0c\x1f here", "DVS knife \x1b[31m", "help me \ufffe\uffff"])
 @pytest.mark.parametrize("to", [SHORT_CODE, RELAY_LINE])
-def test_redis_down_answer_with_forbidden_characters_parses(settings_env, monkeypatch, body, to):
-    monkeypatch.setenv("ALERT_TO", STAFF)
-    app = create_app({"REDIS_URL": "redis://127.0.0.1:1/0", "REDIS_TIMEOUT": 0.5})
+def test_redis_down_answer_with_forbidden_characters_parses(config, body, to):
+    app = create_app({**config, "ALERT_TO": STAFF, "REDIS_URL": "redis://127.0.0.1:1/0", "REDIS_TIMEOUT": 0.5})
     response = post_signed(app.test_client(), "/sms", inbound_form(body, to=to))
     assert response.status_code == 200
     messages = twiml_messages(response)  # well-formed, or this raises

@@ -6,14 +6,15 @@ import pytest
 import redis
 from rq import Queue
 
-from gateway import intake, msglog, phone, queues, store
-from gateway.engine import Decision
-from gateway.inbound import Inbound
-from gateway.keywordbook import load_book
+from gateway import phone, sending
+from gateway.keywords.book import load_book
+from gateway.keywords.engine import Decision
+from gateway.settings import Settings
+from gateway.texts import intake, msglog, optouts
+from gateway.texts.inbound import Inbound
 from tests.conftest import ROOT, SHORT_CODE, TEXTER
 
-SETTINGS = {"RETENTION_DAYS": 30, "SECRET_KEY": "k", "ALERT_TO": (), "RELAY_FORWARD_TO": (),
-            "RELAY_ESCALATE_TO": ()}
+SETTINGS = Settings(secret_key="k")
 REPLY = Decision("keyword", "the reply", keyword="DVS", match="exact")
 
 
@@ -23,16 +24,16 @@ def text(sid: str = "SM" + "1" * 32, sender: str = TEXTER) -> Inbound:
 
 @pytest.fixture
 def ctx(r) -> intake.Context:
-    return intake.Context(r, queues.make_queues(r), SETTINGS, load_book(ROOT / "keywords.yaml"))
+    return intake.Context(r, sending.make_queues(r), SETTINGS, load_book(ROOT / "keywords.yaml"))
 
 
 def test_reply_is_an_ordinary_rq_job(ctx, r):
     assert intake.take(ctx, text(), REPLY).action == "queued"
-    replies = Queue(queues.REPLIES, connection=r)
+    replies = Queue(sending.REPLIES, connection=r)
     (job,) = replies.get_jobs()
-    assert job.func_name == queues.SEND_JOB
+    assert job.func_name == sending.SEND_JOB
     assert job.kwargs == {"to": TEXTER, "from_": SHORT_CODE, "body": "the reply", "ref": "reply-SM" + "1" * 32}
-    assert job.get_status() == "queued" and job.retries_left == len(queues.SEND_RETRY_INTERVALS)
+    assert job.get_status() == "queued" and job.retries_left == len(sending.SEND_RETRY_INTERVALS)
     (entry,) = msglog.recent(r, SETTINGS)
     assert (entry["status"], entry["keyword"], entry["direction"]) == ("queued", "DVS", "in")
     assert TEXTER not in entry.values()
@@ -42,13 +43,13 @@ def test_duplicate_stores_nothing(ctx, r):
     first = intake.take(ctx, text(), REPLY)
     again = intake.take(ctx, text(), REPLY)
     assert (first.action, again.action) == ("queued", "duplicate")
-    assert Queue(queues.REPLIES, connection=r).count == 1
+    assert Queue(sending.REPLIES, connection=r).count == 1
 
 
 def test_opted_out_texter_gets_no_job_but_the_text_is_logged(ctx, r):
-    store.record_optout(r, SHORT_CODE, TEXTER, "test")
+    optouts.record_optout(r, SHORT_CODE, TEXTER, "test")
     assert intake.take(ctx, text(), REPLY).action == "opted-out"
-    assert Queue(queues.REPLIES, connection=r).count == 0
+    assert Queue(sending.REPLIES, connection=r).count == 0
     (entry,) = msglog.recent(r, SETTINGS)
     assert entry["status"] == "opted-out" and entry["keyword"] == "DVS"
 
@@ -56,8 +57,8 @@ def test_opted_out_texter_gets_no_job_but_the_text_is_logged(ctx, r):
 def test_opt_out_and_its_confirmation_land_together(ctx, r):
     stop = Decision("optout", "no more texts", keyword="STOP", opt_change="optout", despite_optout=True)
     assert intake.take(ctx, text(), stop).action == "optout-recorded"
-    assert store.is_opted_out(r, SHORT_CODE, TEXTER)
-    (job,) = Queue(queues.REPLIES, connection=r).get_jobs()
+    assert optouts.is_opted_out(r, SHORT_CODE, TEXTER)
+    (job,) = Queue(sending.REPLIES, connection=r).get_jobs()
     assert job.kwargs["body"] == "no more texts"
 
 
@@ -65,10 +66,10 @@ def test_a_failure_after_the_mark_takes_the_mark_back(ctx, r, monkeypatch):
     def broken(*args, **kwargs):
         raise redis.ConnectionError("gone")
 
-    monkeypatch.setattr(queues, "enqueue_send", broken)
+    monkeypatch.setattr(sending, "enqueue_send", broken)
     with pytest.raises(redis.ConnectionError):
         intake.take(ctx, text(), REPLY)
-    assert not r.exists(store.seen_key("SM" + "1" * 32))  # Twilio's retry is handled afresh
+    assert not r.exists(intake.seen_key("SM" + "1" * 32))  # Twilio's retry is handled afresh
     assert msglog.recent(r, SETTINGS) == []
     monkeypatch.undo()
     assert intake.take(ctx, text(), REPLY).action == "queued"

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway import sms
-from gateway.keywordbook import (
+from gateway.keywords import sms
+from gateway.keywords.book import (
     KeywordBook,
     KeywordFileError,
     Problem,

@@ -7,7 +7,7 @@ import time
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from gateway.queues import REPLIES, enqueue_send, make_queues
+from gateway.sending import REPLIES, enqueue_send, make_queues
 from tests.conftest import CONTROL_ROOM, RELAY_LINE, SHORT_CODE, TEXTER, inbound_form, post_signed
 
 OTHER_TEXTER = "+447911000456"
@@ -92,10 +92,10 @@ def test_oldest_job_age_per_queue(client, r):
     assert value(samples, "signpost_queue_oldest_job_age_seconds", queue="relay") == 0
 
 
-def test_metrics_page_survives_redis_down(settings_env):
+def test_metrics_page_survives_redis_down(config):
     from gateway import create_app
 
-    app = create_app({"REDIS_URL": "redis://127.0.0.1:1/0", "REDIS_TIMEOUT": 0.5})
+    app = create_app({**config, "REDIS_URL": "redis://127.0.0.1:1/0", "REDIS_TIMEOUT": 0.5})
     samples = scrape(app.test_client())
     assert value(samples, "signpost_redis_up") == 0
     assert "signpost_webhook_duration_seconds_count" in samples

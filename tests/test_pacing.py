@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.queues import RELAY, REPLIES, URGENT, enqueue_send, make_queues
+from gateway.sending import RELAY, REPLIES, URGENT, enqueue_send, make_queues
 from tests.conftest import CONTROL_ROOM, RELAY_LINE, ROOT, SHORT_CODE
 from workers import pacing
 
@@ -148,7 +148,7 @@ def test_wait_turn_sleeps_instead_of_spinning(r):
 
 def test_caps_follow_the_published_keywords(r):
     """A new cap published from the console paces the workers without a restart."""
-    from gateway import versions
+    from gateway.keywords import versions
     from tests.conftest import ROOT
 
     path = str(ROOT / "keywords.yaml")

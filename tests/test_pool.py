@@ -6,7 +6,7 @@ from rq import Queue, SimpleWorker
 from rq.job import JobStatus
 from rq.registry import FailedJobRegistry, StartedJobRegistry
 
-from gateway.queues import REPLIES, enqueue_send
+from gateway.sending import REPLIES, enqueue_send
 from tests.conftest import SHORT_CODE, TEXTER
 from workers.pool import recover_orphans
 

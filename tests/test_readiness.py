@@ -6,7 +6,7 @@ import time
 
 from rq import Queue, SimpleWorker
 
-from gateway.queues import RELAY, REPLIES, enqueue_send, make_queues
+from gateway.sending import RELAY, REPLIES, enqueue_send, make_queues
 from tests.conftest import CONTROL_ROOM, RELAY_LINE, SHORT_CODE, TEXTER
 
 

@@ -11,8 +11,10 @@ import pytest
 from rq import Queue, SimpleWorker
 from rq.registry import ScheduledJobRegistry
 
-from gateway import cases, create_app, store
-from gateway.queues import URGENT, enqueue_send
+from gateway import create_app
+from gateway.relay import cases
+from gateway.sending import URGENT, enqueue_send
+from gateway.texts import optouts
 from tests.conftest import (
     CONTROL_ROOM,
     RELAY_LINE,
@@ -143,7 +145,7 @@ def test_control_room_reply_reaches_the_texter(client, r, run_jobs, standin):
     assert f"Sent to case {case.id}" in to(standin, CONTROL_ROOM[0])[-1]["body"]
 
 
-def test_close_and_a_new_text_opens_a_new_case(client, r, run_jobs, standin, settings_env):
+def test_close_and_a_new_text_opens_a_new_case(client, r, run_jobs, standin):
     relay_text(client, "first")
     case = only_case(r)
     post_signed(client, "/sms", inbound_form(f"CLOSE {case.id}", texter=CONTROL_ROOM[0], to=RELAY_LINE))
@@ -215,7 +217,7 @@ def test_forward_failure_is_never_silent(client, r, queues, run_jobs, standin):
 def test_stop_on_the_relay_line_is_an_opt_out_not_a_case(client, r, run_jobs, standin):
     relay_text(client, "STOP")
     assert cases.open_cases(r) == []
-    assert store.is_opted_out(r, RELAY_LINE, TEXTER)
+    assert optouts.is_opted_out(r, RELAY_LINE, TEXTER)
 
 
 def test_help_on_the_relay_line_reaches_the_control_room(client, r, run_jobs, standin):
@@ -235,15 +237,15 @@ def test_one_word_answers_in_an_open_case_reach_the_control_room(client, r, run_
 
 
 def test_opted_out_texter_still_reaches_the_control_room(client, r, run_jobs, standin):
-    store.record_optout(r, RELAY_LINE, TEXTER, reason="test")
+    optouts.record_optout(r, RELAY_LINE, TEXTER, reason="test")
     relay_text(client, "he is here now")
     run_jobs()
     assert only_case(r).inbound_texts() == ["he is here now"]
     assert len(to(standin, CONTROL_ROOM[0])) == 1
 
 
-def test_redis_down_relay_text_is_forwarded_by_twilio_inline(settings_env):
-    app = create_app({"REDIS_URL": "redis://127.0.0.1:1/0", "REDIS_TIMEOUT": 0.5})
+def test_redis_down_relay_text_is_forwarded_by_twilio_inline(config):
+    app = create_app({**config, "REDIS_URL": "redis://127.0.0.1:1/0", "REDIS_TIMEOUT": 0.5})
     response = post_signed(app.test_client(), "/sms", inbound_form("help me please", to=RELAY_LINE))
     assert response.status_code == 200
     messages = ET.fromstring(response.data).findall("Message")
@@ -256,7 +258,7 @@ def test_redis_down_relay_text_is_forwarded_by_twilio_inline(settings_env):
 
 def test_ack_and_forward_leave_within_5_seconds(settings_env, r, standin, worker_process):
     """A real worker process, idle, and the webhook: the texter's ack and the forwards reach Twilio fast."""
-    client = create_app().test_client()
+    client = create_app(settings_env).test_client()
     started = time.monotonic()
     relay_text(client, "I need the police")
     standin.wait_for(1 + len(CONTROL_ROOM), timeout=5)
@@ -267,9 +269,8 @@ def test_ack_and_forward_leave_within_5_seconds(settings_env, r, standin, worker
 # Danger phrases on keyword numbers
 
 
-def test_danger_phrase_with_keyword(settings_env, monkeypatch, r, queues, run_jobs, standin):
-    monkeypatch.setenv("ALERT_TO", "+447400000077")
-    client = create_app().test_client()
+def test_danger_phrase_with_keyword(config, r, queues, run_jobs, standin):
+    client = create_app({**config, "ALERT_TO": "+447400000077"}).test_client()
     post_signed(client, "/sms", inbound_form("DVS he's outside my house"))
     assert Queue(URGENT, connection=r).count == 2  # the reply and the staff alert, ahead of routine
     run_jobs()
@@ -282,9 +283,8 @@ def test_danger_phrase_with_keyword(settings_env, monkeypatch, r, queues, run_jo
     assert TEXTER in alert["body"] and "82228" in alert["body"] and "he's outside my house" in alert["body"]
 
 
-def test_danger_phrase_without_keyword(settings_env, monkeypatch, r, run_jobs, standin):
-    monkeypatch.setenv("ALERT_TO", "+447400000077,+447400000078")
-    client = create_app().test_client()
+def test_danger_phrase_without_keyword(config, r, run_jobs, standin):
+    client = create_app({**config, "ALERT_TO": "+447400000077,+447400000078"}).test_client()
     post_signed(client, "/sms", inbound_form("please help me he has a knife"))
     run_jobs()
     (reply,) = to(standin, TEXTER)
@@ -300,9 +300,9 @@ def test_danger_without_alert_numbers_still_answers(client, r, run_jobs, standin
     assert reply["body"].startswith("If you are in danger, call 999") and "0808 802 0300" in reply["body"]
 
 
-def test_danger_alert_inline_when_redis_down(settings_env, monkeypatch):
-    monkeypatch.setenv("ALERT_TO", "+447400000077")
-    app = create_app({"REDIS_URL": "redis://127.0.0.1:1/0", "REDIS_TIMEOUT": 0.5})
+def test_danger_alert_inline_when_redis_down(config):
+    app = create_app({**config, "ALERT_TO": "+447400000077", "REDIS_URL": "redis://127.0.0.1:1/0",
+                      "REDIS_TIMEOUT": 0.5})
     response = post_signed(app.test_client(), "/sms", inbound_form("knife"))
     messages = ET.fromstring(response.data).findall("Message")
     assert [m.get("to") for m in messages] == [None, "+447400000077"]

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import pytest
 
-from gateway import sms
-from gateway.sms import GSM_EXTENSION, SmsInfo, analyse, non_gsm_chars, split_parts
+from gateway.keywords import sms
+from gateway.keywords.sms import GSM_EXTENSION, SmsInfo, analyse, non_gsm_chars, split_parts
 
 GB = "\U0001f1ec\U0001f1e7"  # flag: two regional indicators
 THUMB = "\U0001f44d\U0001f3fd"  # thumbs up, medium skin tone

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from rq.registry import FailedJobRegistry, ScheduledJobRegistry
 
-from gateway import create_app, store
-from gateway.queues import ORDER, RETRY_INTERVALS, SEND_RETRY_INTERVALS, URGENT_RETRY_INTERVALS, send_retry
+from gateway import create_app, sending
+from gateway.sending import ORDER, RETRY_INTERVALS, SEND_RETRY_INTERVALS, URGENT_RETRY_INTERVALS, send_retry
+from gateway.texts import optouts
 from tests.conftest import PUBLIC_URL, SHORT_CODE, TEXTER, inbound_form, post_signed, release_scheduled
 
 
@@ -82,13 +83,12 @@ def test_transient_error_then_success(client, r, queues, run_jobs, standin, stat
     assert len(standin.requests) == 2
 
 
-def test_network_error_is_retried(settings_env, monkeypatch, r, queues, run_jobs, standin):
-    monkeypatch.setenv("TWILIO_API_BASE_URL", "http://127.0.0.1:1")
-    client = create_app().test_client()
+def test_network_error_is_retried(config, r, queues, run_jobs, standin):
+    client = create_app({**config, "TWILIO_API_BASE_URL": "http://127.0.0.1:1"}).test_client()
     text(client, "DVS")
     run_jobs()
     assert len(ScheduledJobRegistry(queue=queues[2]).get_job_ids()) == 1
-    monkeypatch.setenv("TWILIO_API_BASE_URL", standin.base_url)
+    create_app(config)  # the workers' settings: Twilio is back
     release_scheduled(queues)
     run_jobs()
     assert len(standin.messages) == 1
@@ -118,7 +118,7 @@ def test_permanent_errors_are_never_retried(client, r, queues, run_jobs, standin
     assert len(standin.requests) == 1
     (job_id,) = FailedJobRegistry(queue=queues[2]).get_job_ids()
     assert str(code) in queues[2].fetch_job(job_id).latest_result().exc_string
-    assert store.is_opted_out(r, SHORT_CODE, TEXTER) is (code == 21610)
+    assert optouts.is_opted_out(r, SHORT_CODE, TEXTER) is (code == 21610)
 
 
 def test_21610_means_no_further_messages(client, r, run_jobs, standin):
@@ -135,13 +135,13 @@ def test_stop_on_a_long_code_records_opt_out_and_twilio_confirms(client, r, run_
     long_code = "+447911000555"  # not in keywords.yaml: a long code, where Twilio answers STOP and START
     text(client, "STOP", to=long_code)
     run_jobs()
-    assert store.is_opted_out(r, long_code, TEXTER)
+    assert optouts.is_opted_out(r, long_code, TEXTER)
     text(client, "DVS", to=long_code)
     run_jobs()
     assert standin.requests == []
     text(client, "start", to=long_code)
     run_jobs()
-    assert not store.is_opted_out(r, long_code, TEXTER)
+    assert not optouts.is_opted_out(r, long_code, TEXTER)
     assert standin.requests == []
     text(client, "DVS", to=long_code)
     run_jobs()
@@ -151,14 +151,14 @@ def test_stop_on_a_long_code_records_opt_out_and_twilio_confirms(client, r, run_
 @pytest.mark.parametrize("word", ["STOP", "stopall", "Unsubscribe", "CANCEL", "end", "QUIT", "revoke", "OPTOUT"])
 def test_every_opt_out_word(client, r, run_jobs, word):
     text(client, word)
-    assert store.is_opted_out(r, SHORT_CODE, TEXTER)
+    assert optouts.is_opted_out(r, SHORT_CODE, TEXTER)
 
 
 @pytest.mark.parametrize("body", ["stop texting me about dvs", "STPO", "STOPP", "stop dvs"])
 def test_opt_out_only_for_the_single_word(client, r, run_jobs, standin, body):
     text(client, body)
     run_jobs()
-    assert not store.is_opted_out(r, SHORT_CODE, TEXTER)
+    assert not optouts.is_opted_out(r, SHORT_CODE, TEXTER)
     assert len(standin.messages) == 1
 
 
@@ -173,7 +173,7 @@ def test_short_code_confirmations_come_from_the_gateway(client, r, run_jobs, sta
     bodies = [m["body"] for m in standin.messages]
     assert len(bodies) == 2  # the opt-out and opt-in confirmations; nothing in between
     assert "no more texts" in bodies[0] and "back on" in bodies[1]
-    assert store.is_opted_out(r, SHORT_CODE, TEXTER) is False
+    assert optouts.is_opted_out(r, SHORT_CODE, TEXTER) is False
 
 
 @pytest.mark.parametrize("word", ["HELP", "info", "Help."])  # "Help." is no HELP word: the default reply
@@ -184,16 +184,12 @@ def test_help_words_answer_with_help_text(client, run_jobs, standin, word):
     assert "999" in sent["body"]
 
 
-def test_development_without_credentials_uses_outbox(monkeypatch, r, redis_url, run_jobs, standin):
-    for name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "SECRET_KEY", "PUBLIC_URL", "TWILIO_API_BASE_URL"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("SIGNPOST_ENV", "development")
-    monkeypatch.setenv("REDIS_URL", redis_url)
-    client = create_app().test_client()
+def test_development_without_credentials_uses_outbox(r, redis_url, run_jobs, standin):
+    client = create_app({"SIGNPOST_ENV": "development", "REDIS_URL": redis_url}).test_client()
     response = client.post("/sms", data=inbound_form("DVS"))
     assert response.status_code == 200
     run_jobs()
-    (sent,) = store.read_outbox(r)
+    (sent,) = sending.read_outbox(r)
     assert sent["to"] == TEXTER
     assert "0800 612 6505" in sent["body"]
     assert standin.requests == []
@@ -216,7 +212,7 @@ def test_worker_logs_hold_no_full_number_and_no_body(client, run_jobs, standin, 
 def test_real_worker_retries_after_500_within_10_seconds(settings_env, r, standin, worker_process):
     """`python -m workers` runs RQ's scheduler: a 500 is retried by itself, the first retry within 10 s."""
     standin.fail_next(1, status=500, code=20500)
-    text(create_app().test_client(), "DVS")
+    text(create_app(settings_env).test_client(), "DVS")
     (sent,) = standin.wait_for(1, timeout=20)
     first, second = standin.requests[0], standin.requests[1]
     assert first["http_status"] == 500 and second["http_status"] == 201

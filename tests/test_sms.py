@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.sms import GSM_BASIC, GSM_EXTENSION, REPLACEMENTS, analyse, replace_smart, split_parts
+from gateway.keywords.sms import GSM_BASIC, GSM_EXTENSION, REPLACEMENTS, analyse, replace_smart, split_parts
 
 ALL_BASIC = (
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"

@@ -10,7 +10,8 @@ import redis
 from rq import Queue
 
 from gateway import create_app
-from gateway.queues import REPLIES, URGENT
+from gateway.sending import REPLIES, URGENT
+from gateway.texts import msglog
 from tests.conftest import (
     PUBLIC_URL,
     SHORT_CODE,
@@ -97,8 +98,8 @@ def test_same_message_sid_twice_gets_one_reply(client, r):
     assert len(queued(r)) == 1
 
 
-def test_redis_down_answers_inline(settings_env, caplog):
-    app = create_app({"REDIS_URL": "redis://127.0.0.1:1/0", "REDIS_TIMEOUT": 0.5})
+def test_redis_down_answers_inline(config, caplog):
+    app = create_app({**config, "REDIS_URL": "redis://127.0.0.1:1/0", "REDIS_TIMEOUT": 0.5})
     with caplog.at_level(logging.ERROR, logger="signpost"):
         response = post_signed(app.test_client(), "/sms", inbound_form("stalking"))
     assert response.status_code == 200
@@ -108,8 +109,8 @@ def test_redis_down_answers_inline(settings_env, caplog):
     assert any("answering inline" in rec.getMessage() for rec in caplog.records)
 
 
-def test_redis_down_unmatched_text_still_gets_default_reply(settings_env):
-    app = create_app({"REDIS_URL": "redis://127.0.0.1:1/0", "REDIS_TIMEOUT": 0.5})
+def test_redis_down_unmatched_text_still_gets_default_reply(config):
+    app = create_app({**config, "REDIS_URL": "redis://127.0.0.1:1/0", "REDIS_TIMEOUT": 0.5})
     response = post_signed(app.test_client(), "/sms", inbound_form("hello?"))
     (text,) = messages_in(response)
     assert "999" in text
@@ -179,8 +180,15 @@ def test_status_callback_is_recorded(client, r):
             "AccountSid": "AC" + "0" * 32, "From": SHORT_CODE, "To": TEXTER, "ApiVersion": "2010-04-01"}
     response = post_signed(client, "/sms/status", form)
     assert response.status_code == 204
-    assert r.hget(f"signpost:status:{sid}", "status") == b"undelivered"
-    assert r.hget(f"signpost:status:{sid}", "error_code") == b"30003"
+    entry = r.hgetall(msglog.entry_key(sid))  # the message log is the one record of delivery status
+    assert (entry[b"status"], entry[b"error_code"]) == (b"undelivered", b"30003")
+    assert r.keys("signpost:status:*") == []
+
+
+def test_status_callback_asks_twilio_to_try_again_when_redis_is_down(config):
+    app = create_app({**config, "REDIS_URL": "redis://127.0.0.1:1/0", "REDIS_TIMEOUT": 0.5})
+    form = {"MessageSid": "SM" + "b" * 32, "MessageStatus": "delivered", "AccountSid": "AC" + "0" * 32}
+    assert post_signed(app.test_client(), "/sms/status", form).status_code == 503
 
 
 @pytest.mark.parametrize("form", [{}, {"MessageSid": "SM" + "a" * 32, "MessageStatus": "exploded"}])
@@ -195,7 +203,7 @@ def test_unsigned_status_callback_is_refused(client, r):
 
 
 def test_unexpected_failure_still_answers_inline_and_never_500(client, r, monkeypatch, caplog):
-    from gateway import intake
+    from gateway.texts import intake
 
     def broken(*args, **kwargs):
         raise RuntimeError("bug")
@@ -210,11 +218,10 @@ def test_unexpected_failure_still_answers_inline_and_never_500(client, r, monkey
     assert r.keys("signpost:seen:*") == []  # not marked seen: Twilio's retry would be handled afresh
 
 
-def test_refused_keywords_file_still_answers_and_is_not_ready(settings_env, monkeypatch, tmp_path, r):
+def test_refused_keywords_file_still_answers_and_is_not_ready(config, tmp_path, r):
     bad = tmp_path / "keywords.yaml"
     bad.write_text("version: 1\nnot: valid\n")
-    monkeypatch.setenv("KEYWORDS_FILE", str(bad))
-    client = create_app().test_client()
+    client = create_app({**config, "KEYWORDS_FILE": str(bad)}).test_client()
     (text,) = messages_in(post_signed(client, "/sms", inbound_form("DVS")))
     assert "999" in text
     ready = client.get("/readyz")

@@ -10,10 +10,8 @@ import argparse
 import logging
 import sys
 
-import redis
-
-from gateway import config, configure_logging
-from gateway.queues import ORDER
+from gateway import configure_logging, redisdb, settings
+from gateway.sending import ORDER
 from workers.pool import SignpostPool, SignpostWorker
 
 
@@ -36,18 +34,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--burst", action="store_true", help="exit when the queues are empty")
     args = parser.parse_args(argv)
     try:
-        settings = config.load()
-    except config.ConfigError as exc:
+        s = settings.install(settings.load())
+    except settings.ConfigError as exc:
         print(f"signpost worker: {exc}", file=sys.stderr)
         return 2
-    configure_logging(settings["LOG_LEVEL"], json_lines=settings["SIGNPOST_ENV"] == config.PRODUCTION)
+    configure_logging(s.log_level, json_lines=s.production)
     logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
-    connection = redis.Redis.from_url(settings["REDIS_URL"])
+    connection = redisdb.connect(s, timeouts=False)
     # SimpleWorker runs each job in its worker process: no fork per job on the hot path; the pool
     # gives parallelism and restarts a worker process that dies.
     pool = SignpostPool(list(ORDER), connection=connection, num_workers=args.concurrency,
                         worker_class=SignpostWorker)
-    pool.start(burst=args.burst, logging_level=settings["LOG_LEVEL"].upper())
+    pool.start(burst=args.burst, logging_level=s.log_level.upper())
     return 0
 
 

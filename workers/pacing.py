@@ -38,8 +38,8 @@ import time
 
 import redis
 
-from gateway import versions
-from gateway.store import PREFIX
+from gateway.keywords import versions
+from gateway.redisdb import PREFIX
 
 ROUTINE_HORIZON = 0.25
 URGENT_HORIZON = 1.0

@@ -30,7 +30,7 @@ from rq.registry import StartedJobRegistry
 from rq.worker_pool import WorkerData, WorkerPool
 from rq.worker_registration import REDIS_WORKER_KEYS, WORKERS_BY_QUEUE_KEY
 
-from gateway.queues import ORDER
+from gateway.sending import ORDER
 
 log = logging.getLogger("signpost.workers.pool")
 

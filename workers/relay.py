@@ -11,8 +11,10 @@ import redis
 from rq import Queue, get_current_job
 from rq.job import Job
 
-from gateway import cases, config, queues, relay
-from gateway.store import PREFIX
+from gateway import sending, settings
+from gateway.phone import classify
+from gateway.redisdb import PREFIX
+from gateway.relay import cases, line
 
 log = logging.getLogger("signpost.workers.relay")
 
@@ -22,30 +24,29 @@ TEXTER_WARNING = ("We could not pass your message to the control room. If you ar
 
 def escalate(case_id: str, round: int) -> str:
     """Repeat an unacknowledged case's forward; from round RELAY_ESCALATE_TIERS_AFTER+1 alert tier two too."""
-    settings = config.load()
-    job = get_current_job()
-    r = job.connection if job is not None else redis.Redis.from_url(settings["REDIS_URL"])
+    s = settings.current()
+    r = get_current_job().connection
     case = cases.get(r, case_id)
     if case is None or case.state != cases.NEW:
         return "stopped"
-    q = Queue(queues.RELAY, connection=r)
+    q = Queue(sending.RELAY, connection=r)
     waited = int(time.time() - case.opened_at)
     text = "\n".join(case.inbound_texts())
     label = f"UNACKNOWLEDGED {waited}s, reminder {round}"
-    bodies = relay.forward_bodies(case.id, case.texter, case.opened_at, text, label)
-    numbers = settings["RELAY_FORWARD_TO"]
-    tier2 = round > settings["RELAY_ESCALATE_TIERS_AFTER"] and settings["RELAY_ESCALATE_TO"]
+    bodies = line.forward_bodies(case.id, case.texter, case.opened_at, text, label)
+    numbers = s.relay_forward_to
+    tier2 = round > s.relay_escalate_tiers_after and s.relay_escalate_to
     if tier2:
-        numbers = numbers + tuple(n for n in settings["RELAY_ESCALATE_TO"] if n not in numbers)
+        numbers = numbers + tuple(n for n in s.relay_escalate_to if n not in numbers)
     with r.pipeline(transaction=False) as p:
-        relay.forward(q, numbers, case.line, case.id, bodies, f"esc-{case.id}-{round}", pipeline=p)
+        line.forward(q, numbers, case.line, case.id, bodies, f"esc-{case.id}-{round}", pipeline=p)
         p.execute()
     fields: dict[str, Any] = {"repeats": round}
     if tier2 and case.tier2_alerted_at is None:
         fields["tier2_alerted_at"] = time.time()
     cases.mark(r, case.id, **fields)
     cases.add_note(r, case.id, f"reminder {round} sent" + (" (second tier alerted)" if tier2 else ""))
-    q.enqueue_in(timedelta(seconds=settings["RELAY_ESCALATE_AFTER"]), relay.ESCALATE_JOB, case_id=case.id,
+    q.enqueue_in(timedelta(seconds=s.relay_escalate_after), line.ESCALATE_JOB, case_id=case.id,
                  round=round + 1, job_id=f"escalate-{case.id}-{round + 1}")
     log.warning("relay case=%s unacknowledged after %ss: reminder %s%s", case.id, waited, round,
                 " with second tier" if tier2 else "")
@@ -63,17 +64,18 @@ def forward_failed(job: Job, connection: redis.Redis, exc_type: Any, exc: Any, t
     # One warning per case, however many forward parts fail.
     if not connection.set(f"{PREFIX}case:{case.id}:forward-failed", "1", nx=True, ex=7 * 24 * 3600):
         return
-    settings = config.load()
-    q = Queue(queues.RELAY, connection=connection)
+    s = settings.current()
+    q = Queue(sending.RELAY, connection=connection)
     alert = (f"RELAY FAILURE: case {case.id} from {case.texter} could not be forwarded to the control room "
              f"({exc_type.__name__ if exc_type else 'error'}). Contact the texter now.\n"
              + "\n".join(case.inbound_texts())[:1000])
     with connection.pipeline(transaction=False) as p:
-        for number in settings["RELAY_ESCALATE_TO"]:
-            relay.enqueue_relay_send(q, number, case.line, alert, f"fail-{case.id}-{number.lstrip('+')}",
-                                     case.id, pipeline=p)
-        relay.enqueue_relay_send(q, case.texter, case.line, TEXTER_WARNING, f"fail-{case.id}-texter",
-                                 case.id, pipeline=p)
+        for number in s.relay_escalate_to:
+            line.enqueue_relay_send(q, number, case.line, alert, f"fail-{case.id}-{number.lstrip('+')}",
+                                    case.id, pipeline=p)
+        if classify(case.texter).answerable:
+            line.enqueue_relay_send(q, case.texter, case.line, TEXTER_WARNING, f"fail-{case.id}-texter",
+                                    case.id, pipeline=p)
         p.execute()
     cases.mark(connection, case.id, forward_failed_at=time.time())
     cases.add_note(connection, case.id, "forward failed after retries: second tier alerted, texter told")

@@ -13,8 +13,6 @@ from flask import Blueprint, Flask
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 
-from gateway import config
-
 bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates",
                static_folder="static", static_url_path="/static")
 login_manager = LoginManager()
@@ -24,7 +22,7 @@ log = logging.getLogger("signpost.console")
 
 def init_app(app: Flask) -> None:
     """Attach the console, its session and CSRF settings, and its CLI commands to the app."""
-    production = app.config["SIGNPOST_ENV"] == config.PRODUCTION
+    production = app.extensions["signpost"].settings.production
     if not app.config.get("SECRET_KEY"):
         # Development only (production refuses to start without it): sessions last until a restart.
         app.config["SECRET_KEY"] = secrets.token_hex(32)

@@ -8,7 +8,7 @@ from typing import Any
 
 import redis
 
-from gateway.store import PREFIX
+from gateway.redisdb import PREFIX
 
 KEY = PREFIX + "audit"
 KEEP = 10000

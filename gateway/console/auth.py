@@ -15,8 +15,8 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required, login_user, logout_user
 
 from gateway.console import audit, bp, csrf, login_manager, users
+from gateway.redisdb import PREFIX
 from gateway.runtime import signpost
-from gateway.store import PREFIX
 
 MAX_FAILURES = 5
 LOCK_SECONDS = 15 * 60

@@ -1,4 +1,4 @@
-"""`flask --app wsgi users create|list|disable` and `flask --app wsgi keywords export|import`."""
+"""`flask --app wsgi users create|list|disable`: the staff console's users."""
 
 from __future__ import annotations
 
@@ -8,10 +8,7 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
-from gateway import versions
-from gateway.cli import keywords_cli
 from gateway.console import audit, users
-from gateway.keywordbook import KeywordFileError
 from gateway.runtime import signpost
 
 users_cli = AppGroup("users", help="Staff console users.")
@@ -59,39 +56,6 @@ def disable_user(name: str) -> None:
     click.echo(f"disabled {user.name}")
 
 
-@keywords_cli.command("export")
-@click.argument("path", required=False, type=click.Path(dir_okay=False, writable=True))
-def export(path: str | None) -> None:
-    """Write the live keywords version as YAML to PATH (default: standard output)."""
-    sp = signpost()
-    number, text = versions.live_text(sp.redis, sp.live.bootstrap_text)
-    if path:
-        with open(path, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        click.echo(f"{path}: {'version ' + str(number) if number else 'bootstrap file (nothing published)'}",
-                   err=True)
-    else:
-        click.echo(text, nl=not text.endswith("\n"))
-
-
-@keywords_cli.command("import")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False))
-@click.option("--message", "-m", default="", help="what changed (kept with the version)")
-def import_(path: str, message: str) -> None:
-    """Check PATH and publish it as a new live version (served everywhere within 2 seconds)."""
-    sp = signpost()
-    with open(path, encoding="utf-8-sig") as handle:
-        text = handle.read()
-    try:
-        version = versions.publish(sp.redis, text, "cli", message or f"imported {path}",
-                                   sp.live.bootstrap_text, source=path)
-    except KeywordFileError as exc:
-        click.echo(str(exc), err=True)
-        raise SystemExit(1) from None
-    audit.record(sp.redis, "cli", "published", f"version {version.number}: {version.message}")
-    click.echo(f"published version {version.number}")
-
-
 def register(app: Flask) -> None:
+    """Attach the users commands to the app."""
     app.cli.add_command(users_cli)
-    app.cli.add_command(keywords_cli)

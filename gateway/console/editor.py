@@ -16,10 +16,10 @@ from flask import abort, flash, jsonify, redirect, render_template, request, url
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
-from gateway import sms, versions
 from gateway.console import audit, bp
 from gateway.console.auth import client_addr, role_required, who
-from gateway.keywordbook import KeywordBook, KeywordFileError, Problem, bad_phone_numbers, parse_book
+from gateway.keywords import sms, versions
+from gateway.keywords.book import KeywordBook, KeywordFileError, Problem, bad_phone_numbers, parse_book
 from gateway.runtime import signpost
 
 Fields = dict[str, tuple[str, bool]]  # form field -> (entry in the file, exact match only)

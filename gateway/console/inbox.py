@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import time
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
-from gateway import cases, relay
 from gateway.console import audit, bp
 from gateway.console.auth import client_addr, fragment_of, role_required, who
-from gateway.privacy import mask
+from gateway.phone import mask
+from gateway.relay import cases, commands
 from gateway.runtime import signpost
 
 REFRESH_SECONDS = 5
@@ -98,20 +98,19 @@ def case_thread(case_id: str) -> ResponseReturnValue:
 @role_required("operator")
 def case_action(case_id: str, action: str) -> ResponseReturnValue:
     sp = signpost()
-    settings = current_app.config
     found = _case_or_404(case_id)
     if action == "ack":
-        done = relay.acknowledge(sp.redis, sp.queues, settings, found.id, who())
+        done = commands.acknowledge(sp.redis, found.id, who())
         message = "Acknowledged: reminders stopped." if done else "Not acknowledged: the case is closed."
     elif action == "reply":
         text = request.form.get("text", "").strip()
         if not text:
             flash("Type a reply first.", "error")
             return redirect(url_for("console.case", case_id=found.id))
-        done = relay.reply(sp.redis, sp.queues, settings, found.id, text[:1600], who())
+        done = commands.reply(sp.redis, sp.queues, found.id, text[:1600], who())
         message = "Reply queued to the texter from the relay line." if done else "Not sent: the case is closed."
     else:
-        done = relay.close(sp.redis, sp.queues, settings, found.id, who())
+        done = commands.close(sp.redis, sp.settings, found.id, who())
         message = "Case closed." if done else "The case was already closed."
     audit.record(sp.redis, current_user.name, f"case-{action}", f"case {found.id}" + ("" if done else " refused"),
                  client_addr())

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import time
 
-from flask import current_app, render_template, request
+from flask import render_template, request
 from flask.typing import ResponseReturnValue
 
-from gateway import msglog, phone
+from gateway import phone
 from gateway.console import bp
 from gateway.console.auth import role_required
 from gateway.runtime import signpost
-from gateway.webhook import STATUSES
+from gateway.texts import msglog
+from gateway.texts.webhook import STATUSES
 
 EXTRA_STATUSES = ("queued", "duplicate", "opted-out", "unanswerable", "optout-recorded", "optin-recorded",
                   "case-opened", "case-threaded")
@@ -20,7 +21,7 @@ EXTRA_STATUSES = ("queued", "duplicate", "opted-out", "unanswerable", "optout-re
 @bp.get("/messages")
 @role_required("editor", "operator")
 def messages() -> ResponseReturnValue:
-    settings = current_app.config
+    settings = signpost().settings
     raw_number = request.args.get("number", "").strip()
     status = request.args.get("status", "").strip() or None
     number_hash = None
@@ -36,4 +37,4 @@ def messages() -> ResponseReturnValue:
     statuses = sorted(STATUSES) + list(EXTRA_STATUSES)
     return render_template("messages.html", entries=entries, number=raw_number, status=status or "",
                            statuses=statuses, error=error, now=time.time(),
-                           retention=settings["RETENTION_DAYS"])
+                           retention=settings.retention_days)

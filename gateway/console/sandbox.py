@@ -13,12 +13,12 @@ from flask import redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
-from gateway import engine, sms, versions
 from gateway.console import bp
 from gateway.console.auth import role_required
-from gateway.keywordbook import KeywordBook, parse_book
+from gateway.keywords import engine, sms, versions
+from gateway.keywords.book import KeywordBook, parse_book
+from gateway.redisdb import PREFIX
 from gateway.runtime import signpost
-from gateway.store import PREFIX
 
 KEEP = 12
 

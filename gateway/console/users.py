@@ -11,15 +11,15 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask_login import UserMixin
 
-from gateway.store import PREFIX
+from gateway.redisdb import PREFIX
 
 ROLES = ("editor", "operator", "admin")
 MIN_PASSWORD = 12
 INDEX = PREFIX + "users"
 NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,31}$")
-_hasher = PasswordHasher()
+HASHER = PasswordHasher()  # tests swap in a cheap profile (tests/conftest.py)
 # Verified when the name is unknown, so a wrong name takes as long as a wrong password.
-_DUMMY_HASH = _hasher.hash("not-a-real-password-0000")
+_DUMMY_HASH = HASHER.hash("not-a-real-password-0000")
 
 
 class UserError(ValueError):
@@ -73,7 +73,7 @@ def create(r: redis.Redis, name: str, role: str, password: str) -> User:
     if not created:
         raise UserError(f"user {name} already exists")
     with r.pipeline(transaction=False) as p:
-        p.hset(user_key(name), mapping={"role": role, "hash": _hasher.hash(password), "disabled": "0",
+        p.hset(user_key(name), mapping={"role": role, "hash": HASHER.hash(password), "disabled": "0",
                                         "created_at": now})
         p.sadd(INDEX, name)
         p.execute()
@@ -93,7 +93,7 @@ def authenticate(r: redis.Redis, name: str, password: str) -> User | None:
     name = normalise_name(name)
     stored = r.hget(user_key(name), "hash")
     try:
-        _hasher.verify(stored.decode() if stored else _DUMMY_HASH, password)
+        HASHER.verify(stored.decode() if stored else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):
         return None
     if stored is None:
@@ -101,8 +101,8 @@ def authenticate(r: redis.Redis, name: str, password: str) -> User | None:
     user = get(r, name)
     if user is None or user.disabled:
         return None
-    if _hasher.check_needs_rehash(stored.decode()):
-        r.hset(user_key(name), "hash", _hasher.hash(password))
+    if HASHER.check_needs_rehash(stored.decode()):
+        r.hset(user_key(name), "hash", HASHER.hash(password))
     return user
 
 
@@ -119,7 +119,7 @@ def set_password(r: redis.Redis, name: str, password: str) -> None:
     check_password_rules(password)
     if get(r, name) is None:
         raise UserError(f"no user {name}")
-    r.hset(user_key(normalise_name(name)), "hash", _hasher.hash(password))
+    r.hset(user_key(normalise_name(name)), "hash", HASHER.hash(password))
 
 
 def all_users(r: redis.Redis) -> list[User]:

@@ -6,11 +6,11 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
-from gateway import versions
 from gateway.console import audit, bp
 from gateway.console.auth import client_addr, role_required, who
 from gateway.console.editor import bootstrap_text
-from gateway.keywordbook import KeywordFileError, parse_book
+from gateway.keywords import versions
+from gateway.keywords.book import KeywordFileError, parse_book
 from gateway.runtime import signpost
 
 

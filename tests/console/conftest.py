@@ -8,11 +8,10 @@ from tests.console.support import login, make_user
 
 
 @pytest.fixture
-def app(settings_env: dict):
+def app(config: dict):
     from gateway import create_app
 
-    app = create_app()
-    app.config["PREFERRED_URL_SCHEME"] = "https"  # the test client then speaks https, as production does
+    app = create_app({**config, "PREFERRED_URL_SCHEME": "https"})  # the test client then speaks https
     return app
 
 

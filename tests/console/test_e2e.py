@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from gateway import cases
+from gateway.relay import cases
 from tests.conftest import PUBLIC_URL, RELAY_LINE, ROOT, TEXTER, inbound_form, release_scheduled, sign
 from tests.console.support import PASSWORD, make_user
 

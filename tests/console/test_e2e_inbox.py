@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from gateway import cases
+from gateway.relay import cases
 from tests.conftest import RELAY_LINE, TEXTER, inbound_form
 from tests.console import test_e2e as e2e
 from tests.console.support import PASSWORD, make_user

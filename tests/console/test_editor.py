@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import time
 
-from gateway import engine, versions
 from gateway.console import audit
-from gateway.keywordbook import parse_book
+from gateway.keywords import engine, versions
+from gateway.keywords.book import parse_book
 from gateway.runtime import signpost
 from tests.conftest import ROOT, SHORT_CODE
 from tests.console.support import REFERER, post, token

@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from gateway import cases
+from gateway.relay import cases
 from tests.conftest import RELAY_LINE, TEXTER, inbound_form, post_signed
 from tests.console.support import PASSWORD, REFERER, make_user, token
 

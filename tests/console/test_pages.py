@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import time
 
-from gateway import cases, msglog
 from gateway.console import audit
+from gateway.relay import cases
+from gateway.settings import Settings
+from gateway.texts import msglog
 from tests.conftest import (
     RELAY_LINE,
     SHORT_CODE,
@@ -144,8 +146,8 @@ def test_message_log_in_out_and_status(app, client, signed_in, r, run_jobs, stan
     assert "*********123" not in vodafone and "Not a phone number" not in vodafone
 
 
-def test_message_log_keeps_nothing_older_than_retention(settings_env, r):
-    settings = {"RETENTION_DAYS": 1, "SECRET_KEY": "k"}
+def test_message_log_keeps_nothing_older_than_retention(r):
+    settings = Settings(retention_days=1, secret_key="k")
     msglog.record_inbound(r, settings, "SM" + "1" * 32, TEXTER, SHORT_CODE, 3, "keyword", "DVS", "queued")
     r.zadd(msglog.INDEX, {"SM" + "1" * 32: time.time() - 2 * 86400})  # as if written two days ago
     assert msglog.recent(r, settings) == []

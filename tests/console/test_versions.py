@@ -8,9 +8,10 @@ import pytest
 import redis
 from rq import Queue
 
-from gateway import create_app, engine, versions
-from gateway.keywordbook import KeywordFileError
-from tests.conftest import ROOT, SHORT_CODE, inbound_form, post_signed
+from gateway import create_app, sending
+from gateway.keywords import engine, versions
+from gateway.keywords.book import KeywordFileError
+from tests.conftest import ROOT, SHORT_CODE, TEXTER, inbound_form, post_signed
 
 BOOT = (ROOT / "keywords.yaml").read_text()
 OLD = "Derbyshire Victim Services can support you as a victim of crime."
@@ -59,8 +60,8 @@ def test_restore_is_a_new_version(r):
     assert versions.restore(r, 99, "console:boss", BOOT) is None
 
 
-def test_web_process_serves_a_new_version_within_two_seconds(settings_env, r):
-    web_a, web_b = create_app(), create_app()  # two web processes' apps on one Redis
+def test_web_process_serves_a_new_version_within_two_seconds(config, r):
+    web_a, web_b = create_app(config), create_app(config)  # two web processes' apps on one Redis
     with web_b.app_context():
         from gateway.runtime import signpost
 
@@ -83,9 +84,9 @@ def test_webhook_answers_with_the_published_text(app, client, r, run_jobs, stand
     assert NEW in standin.messages[-1]["body"]
 
 
-def test_a_new_process_starts_on_the_published_version(settings_env, r):
+def test_a_new_process_starts_on_the_published_version(config, r):
     versions.publish(r, changed(), "cli", "new wording", BOOT)
-    app = create_app()  # keywords.yaml is the bootstrap; the published version wins on first use
+    app = create_app(config)  # keywords.yaml is the bootstrap; the published version wins on first use
     with app.app_context():
         from gateway.runtime import signpost
 
@@ -93,8 +94,8 @@ def test_a_new_process_starts_on_the_published_version(settings_env, r):
         assert signpost().live.describe() == "version 1"
 
 
-def test_redis_down_keeps_the_last_good_book(settings_env, r):
-    from gateway.keywordbook import parse_book
+def test_redis_down_keeps_the_last_good_book(r):
+    from gateway.keywords.book import parse_book
 
     live = versions.LiveBook(r, parse_book(BOOT), every=0)
     versions.publish(r, changed(), "cli", "v1", BOOT)
@@ -107,8 +108,8 @@ def test_redis_down_keeps_the_last_good_book(settings_env, r):
     assert NEW in dvs_reply(live.get())
 
 
-def test_checks_redis_at_most_once_a_second(settings_env, r):
-    from gateway.keywordbook import parse_book
+def test_checks_redis_at_most_once_a_second(r):
+    from gateway.keywords.book import parse_book
 
     live = versions.LiveBook(r, parse_book(BOOT))
     live.get()
@@ -144,35 +145,20 @@ def test_export_and_import(app, r, tmp_path):
 
 # --- a separately started worker process ------------------------------------------------------------------------
 
-def _ask(q: Queue, timeout: float = 10.0) -> dict:
-    job = q.enqueue("workers.keywords.live_version")
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job.refresh()
-        if job.is_finished:
-            return job.return_value()
-        if job.is_failed:
-            raise AssertionError(f"job failed: {job.latest_result()}")
-        time.sleep(0.02)
-    raise AssertionError("the worker did not answer")
+def _send_three(q: Queue, standin, tag: str) -> float:
+    """Queue three sends from the short code; seconds from the first to the last reaching the stand-in."""
+    before = len(standin.messages)
+    for i in range(3):
+        sending.enqueue_send(q, TEXTER, SHORT_CODE, f"pacing {tag} {i}", f"{tag}-{i}")
+    sent = standin.wait_for(before + 3, timeout=20)[before:]
+    times = sorted(m["t"] for m in sent)
+    return times[-1] - times[0]
 
 
-def test_worker_process_serves_a_new_version_within_two_seconds(settings_env, r, worker_process):
-    q = Queue("replies", connection=r)
-    first = _ask(q, timeout=20)
-    assert first["version"] is None  # bootstrap file
-    versions.publish(r, changed(), "cli", "v1", BOOT)
-    published = time.monotonic()
-    while True:
-        seen = _ask(q)
-        if seen["version"] == 1:
-            break
-        assert time.monotonic() - published < 2.0, seen
-    assert time.monotonic() - published < 2.0
-    reply = q.enqueue("workers.keywords.reply_for", "DVS", SHORT_CODE)
-    for _ in range(200):
-        reply.refresh()
-        if reply.is_finished:
-            break
-        time.sleep(0.02)
-    assert NEW in reply.return_value()
+def test_worker_process_serves_a_new_version_within_two_seconds(settings_env, r, standin, worker_process):
+    """Worker processes answer from the live version too: the pacer's sender caps come from it."""
+    q = Queue(sending.REPLIES, connection=r)
+    assert _send_three(q, standin, "bootstrap") < 0.5  # 30 a second, from keywords.yaml
+    versions.publish(r, BOOT.replace("rate_per_second: 30", "rate_per_second: 1"), "cli", "1 a second", BOOT)
+    time.sleep(2.0)
+    assert _send_three(q, standin, "published") >= 1.9  # 1 a second: about a second apart

@@ -10,7 +10,7 @@ from typing import Any
 
 import redis
 
-from gateway.store import PREFIX
+from gateway.redisdb import PREFIX
 
 # No 0/O or 1/I: ids are read aloud and typed on phones.
 ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"

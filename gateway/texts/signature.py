@@ -7,15 +7,17 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from flask import abort, current_app, request
+from flask import abort, request
 from twilio.request_validator import RequestValidator
 
-log = logging.getLogger("signpost.security")
+from gateway.runtime import signpost
+
+log = logging.getLogger("signpost.signature")
 
 
 def called_url() -> str:
     """The URL Twilio called: PUBLIC_URL plus path and query when set (behind a proxy), else the request URL."""
-    public = current_app.config.get("PUBLIC_URL")
+    public = signpost().settings.public_url
     if not public:
         return request.url
     query = request.query_string.decode("latin-1")
@@ -27,9 +29,9 @@ def twilio_signed(view: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(view)
     def checked(*args: Any, **kwargs: Any) -> Any:
-        token = current_app.config["TWILIO_AUTH_TOKEN"]
+        token = signpost().settings.twilio_auth_token
         if not token:
-            # config.validate() makes a token mandatory in production; only development gets here.
+            # settings.validate() makes a token mandatory in production; only development gets here.
             return view(*args, **kwargs)
         signature = request.headers.get("X-Twilio-Signature", "")
         if not signature or not RequestValidator(token).validate(called_url(), request.form, signature):

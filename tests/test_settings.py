@@ -1,4 +1,4 @@
-"""Settings: production refuses to start without what it needs, with one line naming the variable."""
+"""Settings: read once per process; production refuses to start without what it needs, one line naming it."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from gateway import config
+from gateway import settings
 from tests.conftest import ROOT
 
 BASE = {
@@ -23,20 +23,51 @@ BASE = {
 def test_production_requires(missing):
     env = dict(BASE)
     del env[missing]
-    with pytest.raises(config.ConfigError, match=missing):
-        config.load(env)
+    with pytest.raises(settings.ConfigError, match=missing):
+        settings.load(env)
 
 
 def test_development_needs_no_credentials():
-    settings = config.load({"SIGNPOST_ENV": "development"})
-    assert not config.twilio_configured(settings)
+    assert not settings.load({"SIGNPOST_ENV": "development"}).twilio_configured
 
 
 def test_defaults():
-    settings = config.load(BASE)
-    assert settings["KEYWORDS_FILE"] == "keywords.yaml"
-    assert settings["RELAY_ESCALATE_AFTER"] == 120
-    assert settings["RETENTION_DAYS"] == 30
+    s = settings.load(BASE)
+    assert (s.keywords_file, s.relay_escalate_after, s.retention_days, s.alert_to) == ("keywords.yaml", 120, 30, ())
+    assert s.production and s.twilio_configured and s.status_callback is None
+
+
+def test_overrides_win_over_the_environment_and_take_parsed_values():
+    s = settings.load(dict(BASE, RETENTION_DAYS="7", ALERT_TO="+447400000001"),
+                      {"RETENTION_DAYS": 3, "ALERT_TO": ["+447400000002"], "TESTING": True})
+    assert (s.retention_days, s.alert_to) == (3, ("+447400000002",))
+    assert s.retention_seconds == 3 * 86400
+
+
+def test_settings_are_frozen():
+    with pytest.raises(AttributeError):
+        settings.load(BASE).secret_key = "other"  # type: ignore[misc]
+
+
+def test_the_process_reads_its_settings_once(monkeypatch):
+    installed = settings.install(settings.load(BASE))
+    monkeypatch.setenv("RETENTION_DAYS", "9")
+    assert settings.current() is installed  # jobs do not re-read the environment
+
+
+def test_the_app_and_its_jobs_share_one_settings_object(config):
+    from gateway import create_app
+
+    app = create_app(config)
+    assert app.extensions["signpost"].settings is settings.current()
+    assert app.config["TESTING"] is True and "REDIS_URL" not in app.config  # one store for each setting
+
+
+def test_an_app_built_from_a_dict_ignores_the_environment(monkeypatch, config):
+    from gateway import create_app
+
+    monkeypatch.setenv("ALERT_TO", "+447400000005")
+    assert create_app(config).extensions["signpost"].settings.alert_to == ()
 
 
 @pytest.mark.parametrize(
@@ -57,13 +88,13 @@ def test_defaults():
 )
 def test_invalid_values_are_named(name, value, words):
     env = dict(BASE, **{name: value})
-    with pytest.raises(config.ConfigError, match=words):
-        config.load(env)
+    with pytest.raises(settings.ConfigError, match=words):
+        settings.load(env)
 
 
 def test_every_setting_is_in_env_example():
     example = (ROOT / ".env.example").read_text()
-    for name in config.NAMES:
+    for name in settings.NAMES:
         assert f"\n{name}=" in example, name
 
 
@@ -95,49 +126,46 @@ def test_worker_concurrency_is_checked(arg):
 
 
 def test_importing_the_app_touches_no_redis(monkeypatch):
-    """create_app with an unreachable Redis must still build: Redis is only used per request."""
-    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1/0")
-    for name, value in BASE.items():
+    """create_app from the environment with an unreachable Redis still builds: Redis is only used per request."""
+    for name in settings.NAMES:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in dict(BASE, REDIS_URL="redis://127.0.0.1:1/0", KEYWORDS_FILE=str(ROOT / "keywords.yaml"),
+                            RELAY_FORWARD_TO="+447400000001").items():
         monkeypatch.setenv(name, value)
-    monkeypatch.setenv("KEYWORDS_FILE", str(ROOT / "keywords.yaml"))
-    monkeypatch.setenv("RELAY_FORWARD_TO", "+447400000001")
     from gateway import create_app
 
-    assert create_app() is not None
+    assert create_app().extensions["signpost"].settings.relay_forward_to == ("+447400000001",)
 
 
 @pytest.mark.parametrize("value, bad", [("+447400000001,+4412", "'+4412'"), ("07400000001x", "'07400000001x'"),
                                         ("+447400000001, hello", "'hello'")])
-def test_relay_forward_to_invalid_at_start_up(settings_env, monkeypatch, value, bad):
-    monkeypatch.setenv("RELAY_FORWARD_TO", value)
+def test_relay_forward_to_invalid_at_start_up(config, value, bad):
     from gateway import create_app
 
-    with pytest.raises(config.ConfigError, match=re.escape(f"RELAY_FORWARD_TO: {bad}")):
-        create_app()
+    with pytest.raises(settings.ConfigError, match=re.escape(f"RELAY_FORWARD_TO: {bad}")):
+        create_app({**config, "RELAY_FORWARD_TO": value})
 
 
-def test_relay_line_without_forward_numbers_is_a_start_up_error(settings_env, monkeypatch):
-    monkeypatch.delenv("RELAY_FORWARD_TO")
+def test_relay_line_without_forward_numbers_is_a_start_up_error(config):
     from gateway import create_app
 
-    with pytest.raises(config.ConfigError, match="RELAY_FORWARD_TO is not set; .* marks relay line \\+447800002414"):
-        create_app()
+    with pytest.raises(settings.ConfigError, match="RELAY_FORWARD_TO is not set; .* marks relay line \\+447800002414"):
+        create_app({**config, "RELAY_FORWARD_TO": ""})
 
 
-def test_relay_forward_numbers_normalised(settings_env, monkeypatch):
-    monkeypatch.setenv("RELAY_FORWARD_TO", " +44 7400 000001 , +447400000002 ")
+def test_relay_forward_numbers_normalised(config):
     from gateway import create_app
 
-    assert create_app().config["RELAY_FORWARD_TO"] == ("+447400000001", "+447400000002")
+    app = create_app({**config, "RELAY_FORWARD_TO": " +44 7400 000001 , +447400000002 "})
+    assert app.extensions["signpost"].settings.relay_forward_to == ("+447400000001", "+447400000002")
 
 
-def test_behind_a_proxy_the_client_address_comes_from_the_forwarded_header(settings_env, monkeypatch):
-    monkeypatch.setenv("PROXY_COUNT", "1")
+def test_behind_a_proxy_the_client_address_comes_from_the_forwarded_header(config):
     from flask import request
 
     from gateway import create_app
 
-    app = create_app()
+    app = create_app({**config, "PROXY_COUNT": "1"})
 
     @app.get("/whoami-test")
     def whoami():

@@ -3,7 +3,9 @@
 Each entry is a Redis hash (expiring after RETENTION_DAYS) indexed by time in a sorted set trimmed by time
 on every write. Numbers are stored masked for display plus an HMAC of the full number (keyed by SECRET_KEY)
 so staff can filter by a number they type without the log holding it. No message body is stored, only its
-length. Writes are one pipelined call and never break a reply: Redis errors are logged and swallowed.
+length. It is the one record of delivery status (from the status callbacks). Entry writes are one pipelined
+call and never break a reply: Redis errors are logged and swallowed, except for a status, which Twilio then
+posts again.
 """
 
 from __future__ import annotations
@@ -12,13 +14,13 @@ import hashlib
 import hmac
 import logging
 import time
-from collections.abc import Mapping
 from typing import Any
 
 import redis
 
-from gateway.privacy import mask
-from gateway.store import PREFIX
+from gateway.phone import mask
+from gateway.redisdb import PREFIX
+from gateway.settings import Settings
 
 log = logging.getLogger("signpost.msglog")
 
@@ -30,16 +32,16 @@ def entry_key(entry_id: str) -> str:
     return f"{PREFIX}msglog:e:{entry_id}"
 
 
-def number_digest(settings: Mapping[str, Any], number: str) -> str:
+def number_digest(settings: Settings, number: str) -> str:
     """A keyed digest of an E.164 number: equal numbers match, the number cannot be read back."""
-    key = settings["SECRET_KEY"].encode()
+    key = settings.secret_key.encode()
     return hmac.new(key, number.encode(), hashlib.sha256).hexdigest()[:32]
 
 
-def add(p: redis.client.Pipeline, settings: Mapping[str, Any], entry_id: str, fields: dict[str, Any],
+def add(p: redis.client.Pipeline, settings: Settings, entry_id: str, fields: dict[str, Any],
         index: bool = True) -> None:
     """Queue the writes of one entry on pipeline `p` (the caller executes it)."""
-    ttl = int(settings["RETENTION_DAYS"]) * 24 * 3600
+    ttl = settings.retention_seconds
     now = time.time()
     p.hset(entry_key(entry_id), mapping={k: str(v) for k, v in fields.items() if v is not None})
     p.expire(entry_key(entry_id), ttl)
@@ -48,7 +50,7 @@ def add(p: redis.client.Pipeline, settings: Mapping[str, Any], entry_id: str, fi
         p.zremrangebyscore(INDEX, "-inf", now - ttl)
 
 
-def _write(r: redis.Redis, settings: Mapping[str, Any], entry_id: str, fields: dict[str, Any],
+def _write(r: redis.Redis, settings: Settings, entry_id: str, fields: dict[str, Any],
            index: bool = True) -> None:
     try:
         with r.pipeline(transaction=False) as p:
@@ -58,7 +60,7 @@ def _write(r: redis.Redis, settings: Mapping[str, Any], entry_id: str, fields: d
         log.warning("message log not written (%s)", type(exc).__name__)
 
 
-def inbound_fields(settings: Mapping[str, Any], sid: str, texter: str, ours: str, chars: int, kind: str,
+def inbound_fields(settings: Settings, sid: str, texter: str, ours: str, chars: int, kind: str,
                    keyword: str | None, action: str) -> dict[str, Any]:
     """The entry for an inbound text: masked number and its digest, never the body."""
     return {
@@ -68,13 +70,13 @@ def inbound_fields(settings: Mapping[str, Any], sid: str, texter: str, ours: str
     }
 
 
-def record_inbound(r: redis.Redis, settings: Mapping[str, Any], sid: str, texter: str, ours: str, chars: int,
+def record_inbound(r: redis.Redis, settings: Settings, sid: str, texter: str, ours: str, chars: int,
                    kind: str, keyword: str | None, action: str) -> None:
     """An inbound text and what was done with it."""
     _write(r, settings, sid, inbound_fields(settings, sid, texter, ours, chars, kind, keyword, action))
 
 
-def record_outbound(r: redis.Redis, settings: Mapping[str, Any], sid: str, to: str, from_: str, chars: int,
+def record_outbound(r: redis.Redis, settings: Settings, sid: str, to: str, from_: str, chars: int,
                     ref: str, status: str | None) -> None:
     """An outbound text accepted by Twilio (or the development outbox); its status follows by callback."""
     _write(r, settings, sid if sid != "outbox" else f"outbox-{ref}", {
@@ -83,16 +85,18 @@ def record_outbound(r: redis.Redis, settings: Mapping[str, Any], sid: str, to: s
     })
 
 
-def record_status(r: redis.Redis, settings: Mapping[str, Any], sid: str, status: str,
-                  error_code: str | None) -> None:
-    """A delivery status callback: updates the outbound entry (a stray one expires on its own)."""
-    _write(r, settings, sid, {"status": status, "error_code": error_code, "status_at": time.time()}, index=False)
+def record_status(r: redis.Redis, settings: Settings, sid: str, status: str, error_code: str | None) -> None:
+    """A delivery status callback: updates the outbound entry (a stray one expires on its own). Raises
+    RedisError, so the callback can ask Twilio to try again: this entry is the one record of the status."""
+    with r.pipeline(transaction=False) as p:
+        add(p, settings, sid, {"status": status, "error_code": error_code, "status_at": time.time()}, index=False)
+        p.execute()
 
 
-def recent(r: redis.Redis, settings: Mapping[str, Any], number_hash: str | None = None,
+def recent(r: redis.Redis, settings: Settings, number_hash: str | None = None,
            status: str | None = None, limit: int = 200) -> list[dict[str, str]]:
     """Newest entries within retention, optionally only for one number digest and/or one status."""
-    cutoff = time.time() - int(settings["RETENTION_DAYS"]) * 24 * 3600
+    cutoff = time.time() - settings.retention_seconds
     ids = r.zrevrangebyscore(INDEX, "+inf", cutoff, start=0, num=SCAN_LIMIT)
     out: list[dict[str, str]] = []
     for start in range(0, len(ids), 200):

@@ -2,7 +2,7 @@
 
 Every line written while a request is handled carries its request id (the caller's X-Request-Id, else a new
 one, echoed back in the response) and the MessageSid of the text being handled. Phone numbers are masked by
-the code that logs them (`gateway.privacy.mask`); the JSON formatter also scrubs any
+the code that logs them (`gateway.phone.mask`); the JSON formatter also scrubs any
 number-like run in exception text (Twilio's errors name the recipient), and message bodies are never logged.
 """
 
@@ -17,7 +17,7 @@ import uuid
 
 from flask import Flask, Response, request
 
-from gateway.privacy import scrub
+from gateway.phone import scrub
 
 REQUEST_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("signpost_request_id", default=None)
 MESSAGE_SID: contextvars.ContextVar[str | None] = contextvars.ContextVar("signpost_message_sid", default=None)

@@ -1,21 +1,20 @@
 """One inbound text and what it calls for: the sends to queue, the opt-out state to record, the log line.
 
-Pure: no Redis and no Flask. `gateway.intake` carries out what `plan` says; when Redis is down the webhook
-answers with `inline_messages` instead.
+Pure: no Redis and no Flask. `gateway.texts.intake` carries out what `plan` says; when Redis is down the
+webhook answers with `inline_messages` instead.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
-from gateway import queues, relay
-from gateway.engine import Decision
-from gateway.keywordbook import KeywordBook
-from gateway.phone import Sender
-from gateway.privacy import mask
+from gateway import sending
+from gateway.keywords.book import KeywordBook
+from gateway.keywords.engine import Decision
+from gateway.phone import Sender, mask
+from gateway.relay.line import clock, forward_bodies, staff_bodies
+from gateway.settings import Settings
 
 OPTED_OUT_NOTE = "texter opted out (STOP): no reply sent to them"
 UNANSWERABLE_NOTE = "sender cannot receive SMS: no reply sent"
@@ -67,17 +66,17 @@ class Outcome:
 def queue_for(decision: Decision) -> str:
     """Urgency order: relay work first, then danger replies, then everything else."""
     if decision.relay:
-        return queues.RELAY
-    return queues.URGENT if decision.danger else queues.REPLIES
+        return sending.RELAY
+    return sending.URGENT if decision.danger else sending.REPLIES
 
 
 def danger_alert(msg: Inbound, decision: Decision, at: float, note: str = "") -> list[str]:
     """The staff alert for a text with a danger phrase: the sender in full (staff need it), number texted, text."""
-    head = f"DANGER words ({decision.danger_phrase}) from {msg.sender.shown} to {msg.ours} at {relay.clock(at)}"
-    return relay.staff_bodies(head + (f" - {note}" if note else ""), msg.body)
+    head = f"DANGER words ({decision.danger_phrase}) from {msg.sender.shown} to {msg.ours} at {clock(at)}"
+    return staff_bodies(head + (f" - {note}" if note else ""), msg.body)
 
 
-def plan(settings: Mapping[str, Any], msg: Inbound, decision: Decision, opted_out: bool,
+def plan(settings: Settings, msg: Inbound, decision: Decision, opted_out: bool,
          now: float | None = None) -> Plan:
     """The sends for a keyword, default, help, opt-out or opt-in text, given the texter's opt-out state.
 
@@ -93,23 +92,23 @@ def plan(settings: Mapping[str, Any], msg: Inbound, decision: Decision, opted_ou
     else:
         action = "unanswerable" if not msg.texter else "opted-out" if note else "queued"
     if decision.danger:
-        for number in settings["ALERT_TO"]:
+        for number in settings.alert_to:
             for i, body in enumerate(danger_alert(msg, decision, now, note)):
-                sends.append(Send(queues.URGENT, number, body, f"alert-{msg.message_sid}-{number.lstrip('+')}-{i}"))
+                sends.append(Send(sending.URGENT, number, body, f"alert-{msg.message_sid}-{number.lstrip('+')}-{i}"))
     return Plan(action, sends)
 
 
-def inline_messages(settings: Mapping[str, Any], book: KeywordBook, msg: Inbound,
+def inline_messages(settings: Settings, book: KeywordBook, msg: Inbound,
                     decision: Decision) -> list[tuple[str | None, str]]:
     """What to answer straight in the TwiML when Redis is down: (to, body) pairs, to=None for the texter."""
     now = time.time()
     if decision.kind == "relay":
-        if msg.texter in relay.control_room(settings):
+        if msg.texter in settings.control_room:
             return [(None, "Case commands are unavailable right now (system degraded); try again shortly.")]
         # No case can be recorded: Twilio itself delivers the forward to every control-room number.
-        bodies = relay.forward_bodies("UNLOGGED", msg.sender.shown, now, msg.body,
+        bodies = forward_bodies("UNLOGGED", msg.sender.shown, now, msg.body,
                                       "emergency text (system degraded)")
-        numbers = settings["RELAY_FORWARD_TO"] + settings["RELAY_ESCALATE_TO"]
+        numbers = settings.relay_forward_to + settings.relay_escalate_to
         ack = [(None, book.relay_ack(msg.ours))] if msg.texter else []
         return ack + [(n, b) for n in numbers for b in bodies]
     # The opt-out state cannot be read: answer as for a texter who has not opted out.

@@ -28,9 +28,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from gateway import cases
-from gateway.queues import ORDER
-from gateway.store import PREFIX
+from gateway.redisdb import PREFIX
+from gateway.relay import cases
+from gateway.sending import ORDER
 
 log = logging.getLogger("signpost.metrics")
 bp = Blueprint("metrics", __name__)

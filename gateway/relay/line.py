@@ -1,36 +1,29 @@
-"""The emergency text relay: texts to a relay line become cases forwarded to the control room.
+"""Texts to a relay line: each becomes a case, acknowledged to the texter and forwarded to the control room.
 
-The webhook calls `handle_texter` and `handle_command`; the staff console calls `acknowledge`,
-`reply` and `close`, which are the same actions as texting `ACK <id>`, `R <id> <text>` and `CLOSE <id>`.
+The intake calls `handle_texter`; the relay jobs (workers/relay.py) repeat forwards with `forward`.
+Control-room commands and the console's actions are in `gateway.relay.commands`.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import time
-from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
-from typing import Any
 
 import redis
 from rq import Callback, Queue
 
-from gateway import cases, phone, queues
-from gateway.privacy import mask
+from gateway import sending
+from gateway.phone import mask
+from gateway.relay import cases
+from gateway.settings import Settings
 
 log = logging.getLogger("signpost.relay")
 
 ESCALATE_JOB = "workers.relay.escalate"
 FORWARD_FAILED = "workers.relay.forward_failed"
 PART_CHARS = 450  # each forwarded SMS stays around three parts, so a long text is never cut
-COMMAND = re.compile(r"^\s*(ACK|R|CLOSE)\s+([A-Za-z0-9]{3,8})\b\s*(.*)$", re.IGNORECASE | re.DOTALL)
 UK = timezone(timedelta(0))  # times are shown in UTC with the zone named, never ambiguous
-
-
-def control_room(settings: Mapping[str, Any]) -> frozenset[str]:
-    """Numbers allowed to ACK, reply to and close cases by SMS."""
-    return frozenset(settings["RELAY_FORWARD_TO"]) | frozenset(settings["RELAY_ESCALATE_TO"])
 
 
 def clock(at: float) -> str:
@@ -70,7 +63,7 @@ def enqueue_relay_send(
     pipeline: redis.client.Pipeline | None = None, forward: bool = False,
 ) -> None:
     """Queue one SMS on the relay queue; forwards call back on final failure so it is never silent."""
-    queues.enqueue_send(q, to, from_, body, ref, pipeline=pipeline,
+    sending.enqueue_send(q, to, from_, body, ref, pipeline=pipeline,
                         meta={"case": case_id, "kind": "forward" if forward else "relay"},
                         on_failure=Callback(FORWARD_FAILED) if forward else None)
 
@@ -84,7 +77,7 @@ def forward(q: Queue, numbers: tuple[str, ...], line: str, case_id: str, bodies:
                                pipeline=pipeline, forward=True)
 
 
-def handle_texter(r: redis.Redis, qs: dict[str, Queue], settings: Mapping[str, Any], line: str, texter: str,
+def handle_texter(r: redis.Redis, qs: dict[str, Queue], settings: Settings, line: str, texter: str,
                   text: str, message_sid: str, ack_text: str | None, now: float | None = None) -> tuple[str, bool]:
     """Open or thread the texter's case, queue their acknowledgement and the forwards; returns (id, new).
 
@@ -93,7 +86,7 @@ def handle_texter(r: redis.Redis, qs: dict[str, Queue], settings: Mapping[str, A
     """
     now = time.time() if now is None else now
     case_id, new = cases.record_inbound(r, line, texter, text, message_sid, now)
-    q = qs[queues.RELAY]
+    q = qs[sending.RELAY]
     label = "NEW emergency text" if new else "follow-up"
     with r.pipeline(transaction=False) as p:
         if ack_text is not None:
@@ -102,65 +95,10 @@ def handle_texter(r: redis.Redis, qs: dict[str, Queue], settings: Mapping[str, A
         else:
             label += " (sender cannot receive SMS replies)"
         bodies = forward_bodies(case_id, texter, now, text, label)
-        forward(q, settings["RELAY_FORWARD_TO"], line, case_id, bodies, f"fwd-{message_sid}", pipeline=p)
+        forward(q, settings.relay_forward_to, line, case_id, bodies, f"fwd-{message_sid}", pipeline=p)
         p.execute()
     if new:
-        q.enqueue_in(timedelta(seconds=settings["RELAY_ESCALATE_AFTER"]), ESCALATE_JOB, case_id=case_id,
+        q.enqueue_in(timedelta(seconds=settings.relay_escalate_after), ESCALATE_JOB, case_id=case_id,
                      round=1, job_id=f"escalate-{case_id}-1")
     log.info("relay case=%s %s from=%s line=%s", case_id, "opened" if new else "follow-up", mask(texter), line)
     return case_id, new
-
-
-def acknowledge(r: redis.Redis, qs: dict[str, Queue], settings: Mapping[str, Any], case_id: str,
-                by: str) -> cases.Case | None:
-    """Acknowledge a case: re-alerts stop. Same for `ACK <id>` by SMS and the console button."""
-    case = cases.acknowledge(r, case_id, by)
-    if case is not None:
-        log.info("relay case=%s acknowledged by=%s", case.id, mask(by) if by.startswith("+") else by)
-    return case
-
-
-def reply(r: redis.Redis, qs: dict[str, Queue], settings: Mapping[str, Any], case_id: str, text: str,
-          by: str) -> cases.Case | None:
-    """Send `text` to the case's texter from the relay line and record it; also acknowledges the case."""
-    case = cases.get(r, case_id)
-    if case is None or not case.is_open or not text.strip() or not phone.classify(case.texter).answerable:
-        return None
-    cases.acknowledge(r, case.id, by)
-    cases.add_outbound(r, case.id, text, by)
-    ref = f"reply-{case.id}-{time.time_ns()}"
-    enqueue_relay_send(qs[queues.RELAY], case.texter, case.line, text, ref, case.id)
-    log.info("relay case=%s reply queued by=%s", case.id, mask(by) if by.startswith("+") else by)
-    return case
-
-
-def close(r: redis.Redis, qs: dict[str, Queue], settings: Mapping[str, Any], case_id: str,
-          by: str) -> cases.Case | None:
-    """Close a case; its record is kept for RETENTION_DAYS."""
-    case = cases.close(r, case_id, by, settings["RETENTION_DAYS"])
-    if case is not None:
-        log.info("relay case=%s closed by=%s", case.id, mask(by) if by.startswith("+") else by)
-    return case
-
-
-ACTIONS = {"ACK": acknowledge, "CLOSE": close}
-
-
-def handle_command(r: redis.Redis, qs: dict[str, Queue], settings: Mapping[str, Any], line: str, sender: str,
-                   text: str, message_sid: str) -> str:
-    """Run `ACK|R|CLOSE <id> [text]` from a control-room number and confirm it to them; returns the outcome."""
-    match = COMMAND.match(text)
-    if match is None:
-        outcome, answer = "usage", "Not understood. Use: ACK <id>, R <id> <message>, CLOSE <id>."
-    else:
-        verb, case_id, rest = match.group(1).upper(), cases.normalise_id(match.group(2)), match.group(3).strip()
-        if verb == "R":
-            done = reply(r, qs, settings, case_id, rest, sender) if rest else None
-            answer = f"Sent to case {case_id}." if done else f"Not sent: no open case {case_id} or empty message."
-        else:
-            done = ACTIONS[verb](r, qs, settings, case_id, sender)
-            answer = f"Case {case_id} {'acknowledged' if verb == 'ACK' else 'closed'}." if done else (
-                f"No open case {case_id}.")
-        outcome = f"{verb.lower()}-{'done' if done else 'refused'}"
-    enqueue_relay_send(qs[queues.RELAY], sender, line, answer, f"cmd-{message_sid}")
-    return outcome

@@ -1,11 +1,18 @@
-"""Queue names, in the order workers take them: relay work first, then danger replies, then the rest."""
+"""Sending an SMS: the queues, in the order workers take them (relay, then danger replies, then the rest),
+the send job's arguments and retry policy in one place, and the development outbox.
+
+`workers.sending.send_sms` is the job; everything that queues a send calls `enqueue_send`.
+"""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import redis
 from rq import Callback, Queue, Retry
+
+from gateway.redisdb import PREFIX
 
 RELAY = "relay"
 URGENT = "urgent"
@@ -59,3 +66,20 @@ def enqueue_send(
     """Queue one outbound SMS (inside `pipeline` when given)."""
     queue.enqueue_call(SEND_JOB, kwargs=send_kwargs(to, from_, body, ref), pipeline=pipeline,
                        **send_options(queue.name, ref, meta, on_failure))
+
+
+OUTBOX = PREFIX + "outbox"
+OUTBOX_KEEP = 1000
+
+
+def push_outbox(r: redis.Redis, message: dict[str, Any]) -> None:
+    """Keep a development-mode outbound message in the local outbox (no Twilio credentials)."""
+    with r.pipeline(transaction=False) as p:
+        p.lpush(OUTBOX, json.dumps(message))
+        p.ltrim(OUTBOX, 0, OUTBOX_KEEP - 1)
+        p.execute()
+
+
+def read_outbox(r: redis.Redis, count: int = 50) -> list[dict[str, Any]]:
+    """The most recent development-mode outbound messages, newest first."""
+    return [json.loads(item) for item in r.lrange(OUTBOX, 0, count - 1)]

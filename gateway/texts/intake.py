@@ -3,7 +3,7 @@
 Two Redis round trips for a keyword, default, help, opt-out or opt-in text: one pipeline reads whether the
 MessageSid is new (`SET NX`: Twilio may post a text twice, the texter gets one answer) and the texter's
 opt-out state; one MULTI/EXEC then stores the jobs (RQ's `Queue.enqueue_call` on that pipeline), the
-opt-out change and the message-log entry together. Relay texts open or thread a case (`gateway.relay`).
+opt-out change and the message-log entry together. Relay texts open or thread a case (`gateway.relay.line`).
 If anything fails after the MessageSid was marked, the mark is taken back and the error escapes: the
 webhook then answers inline, and a retry from Twilio is handled afresh.
 """
@@ -12,20 +12,29 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import redis
 from rq import Queue
 
-from gateway import cases, msglog, queues, relay, store
-from gateway.engine import Decision
-from gateway.inbound import Inbound, Outcome, plan
-from gateway.keywordbook import KeywordBook
-from gateway.privacy import mask
+from gateway import sending
+from gateway.keywords.book import KeywordBook
+from gateway.keywords.engine import Decision
+from gateway.phone import mask
+from gateway.redisdb import PREFIX
+from gateway.relay import cases, commands, line
+from gateway.settings import Settings
+from gateway.texts import msglog, optouts
+from gateway.texts.inbound import Inbound, Outcome, plan
 
 log = logging.getLogger("signpost.intake")
+
+SEEN_TTL = 2 * 24 * 3600  # Twilio retries within minutes; two days is ample and self-cleaning.
+
+
+def seen_key(message_sid: str) -> str:
+    """Key that marks an inbound MessageSid as already taken."""
+    return f"{PREFIX}seen:{message_sid}"
 
 
 @dataclass(frozen=True)
@@ -34,16 +43,16 @@ class Context:
 
     r: redis.Redis
     queues: dict[str, Queue]
-    settings: Mapping[str, Any]
+    settings: Settings
     book: KeywordBook
 
 
 def take(ctx: Context, msg: Inbound, decision: Decision) -> Outcome:
     """Carry out the decision for a text, once per MessageSid."""
-    seen = store.seen_key(msg.message_sid)
+    seen = seen_key(msg.message_sid)
     with ctx.r.pipeline(transaction=False) as p:
-        p.set(seen, "1", nx=True, ex=store.SEEN_TTL)
-        p.hexists(store.optout_key(msg.ours), msg.texter or msg.sender.raw)
+        p.set(seen, "1", nx=True, ex=SEEN_TTL)
+        p.hexists(optouts.optout_key(msg.ours), msg.texter or msg.sender.raw)
         first, opted_out = p.execute()
     if not first:
         return Outcome("duplicate")
@@ -66,7 +75,7 @@ def _store(ctx: Context, msg: Inbound, decision: Decision, opted_out: bool) -> O
     with ctx.r.pipeline() as p:
         p.multi()
         for send in done.sends:
-            queues.enqueue_send(ctx.queues[send.queue], send.to, msg.ours, send.body, send.ref, pipeline=p)
+            sending.enqueue_send(ctx.queues[send.queue], send.to, msg.ours, send.body, send.ref, pipeline=p)
         _opt_change(p, msg, decision)
         msglog.add(p, ctx.settings, msg.message_sid, msglog.inbound_fields(
             ctx.settings, msg.message_sid, msg.sender.shown, msg.ours, len(msg.body), decision.kind,
@@ -79,9 +88,9 @@ def _opt_change(p: redis.client.Pipeline, msg: Inbound, decision: Decision) -> N
     if msg.texter is None or decision.opt_change is None:
         return
     if decision.opt_change == "optout":
-        store.record_optout(p, msg.ours, msg.texter, reason="texted " + (decision.keyword or "STOP"))
+        optouts.record_optout(p, msg.ours, msg.texter, reason="texted " + (decision.keyword or "STOP"))
     else:
-        store.clear_optout(p, msg.ours, msg.texter)
+        optouts.clear_optout(p, msg.ours, msg.texter)
 
 
 def _has_open_case(ctx: Context, msg: Inbound) -> bool:
@@ -91,10 +100,10 @@ def _has_open_case(ctx: Context, msg: Inbound) -> bool:
 
 def _relay(ctx: Context, msg: Inbound, decision: Decision) -> Outcome:
     """A text to a relay line: a control-room command, or a texter's message for the control room."""
-    if msg.texter is not None and msg.texter in relay.control_room(ctx.settings):
-        return Outcome(relay.handle_command(ctx.r, ctx.queues, ctx.settings, msg.ours, msg.texter, msg.body,
-                                            msg.message_sid), queues.RELAY)
-    if relay.COMMAND.match(msg.body):
+    if msg.texter is not None and msg.texter in ctx.settings.control_room:
+        return Outcome(commands.handle_command(ctx.r, ctx.queues, ctx.settings, msg.ours, msg.texter, msg.body,
+                                            msg.message_sid), sending.RELAY)
+    if commands.COMMAND.match(msg.body):
         # A command word from a number outside the control room is a texter's message like any other.
         log.warning("relay command from a number not in the control room lists: treated as a case message "
                     "from=%s", mask(msg.sender.shown))
@@ -103,6 +112,6 @@ def _relay(ctx: Context, msg: Inbound, decision: Decision) -> Outcome:
             _opt_change(p, msg, decision)
             p.execute()
     ack = ctx.book.relay_ack(msg.ours) if msg.texter else None
-    _, new = relay.handle_texter(ctx.r, ctx.queues, ctx.settings, msg.ours, msg.sender.shown, msg.body,
+    _, new = line.handle_texter(ctx.r, ctx.queues, ctx.settings, msg.ours, msg.sender.shown, msg.body,
                                  msg.message_sid, ack)
-    return Outcome("case-opened" if new else "case-threaded", queues.RELAY)
+    return Outcome("case-opened" if new else "case-threaded", sending.RELAY)

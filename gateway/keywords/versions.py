@@ -27,8 +27,8 @@ from typing import Any
 import redis
 import yaml
 
-from gateway.keywordbook import KeywordBook, parse_book
-from gateway.store import PREFIX
+from gateway.keywords.book import KeywordBook, parse_book
+from gateway.redisdb import PREFIX
 
 log = logging.getLogger("signpost.versions")
 
@@ -300,9 +300,9 @@ def live_book(r: redis.Redis, bootstrap_path: str | None = None) -> LiveBook:
     with _worker_lock:
         live = _worker_books.get(key)
         if live is None:
-            from gateway import config, load_bootstrap
+            from gateway import load_bootstrap, settings
 
-            path = bootstrap_path or config.from_env()["KEYWORDS_FILE"]
+            path = bootstrap_path or settings.current().keywords_file
             live = LiveBook(r, load_bootstrap(path))
             _worker_books[key] = live
     live.get()

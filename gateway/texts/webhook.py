@@ -7,12 +7,15 @@ import re
 import time
 
 import redis
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, request
 from twilio.twiml.messaging_response import MessagingResponse
 
-from gateway import engine, inbound, intake, metrics, msglog, phone, store
+from gateway import phone
+from gateway.keywords import engine
+from gateway.ops import metrics
 from gateway.runtime import signpost
-from gateway.security import twilio_signed
+from gateway.texts import inbound, intake, msglog
+from gateway.texts.signature import twilio_signed
 
 bp = Blueprint("webhook", __name__)
 log = logging.getLogger("signpost.webhook")
@@ -83,7 +86,7 @@ def receive_sms() -> Response:
                   inbound.describe(msg))
         return twiml([(None, NO_KEYWORDS_REPLY)] if msg.texter else [])
     decision = engine.decide(book, msg.body, msg.ours, msg.optout_type)
-    ctx = intake.Context(sp.redis, sp.queues, current_app.config, book)
+    ctx = intake.Context(sp.redis, sp.queues, sp.settings, book)
     try:
         outcome = intake.take(ctx, msg, decision)
     except Exception as exc:
@@ -95,7 +98,7 @@ def receive_sms() -> Response:
             log.exception("inbound handling failed; answering inline %s decision=%s",
                           inbound.describe(msg), decision.kind)
         metrics.observe_inbound(book, msg.ours, decision, time.perf_counter() - started)
-        return twiml(inbound.inline_messages(current_app.config, book, msg, decision))
+        return twiml(inbound.inline_messages(sp.settings, book, msg, decision))
     log.info(
         "inbound %s decision=%s keyword=%s match=%s danger=%s action=%s queue=%s ms=%.1f",
         inbound.describe(msg), decision.kind, decision.keyword, decision.match, decision.danger,
@@ -118,13 +121,12 @@ def receive_status() -> tuple[str, int]:
     error_code = form.get("ErrorCode", "").strip() or None
     if error_code is not None and not error_code.isdigit():
         error_code = None
-    ttl = current_app.config["RETENTION_DAYS"] * 24 * 3600
+    sp = signpost()
     try:
-        store.record_status(signpost().redis, sid, {"status": status, "error_code": error_code,
-                                                    "at": time.time()}, ttl)
+        msglog.record_status(sp.redis, sp.settings, sid, status, error_code)
     except redis.RedisError as exc:
+        # 503: Twilio tries the callback again later rather than losing the status.
         log.error("redis unavailable (%s); status %s for %s not recorded", type(exc).__name__, status, sid)
         return "", 503
-    msglog.record_status(signpost().redis, current_app.config, sid, status, error_code)
     log.info("status sid=%s status=%s error=%s", sid, status, error_code)
     return "", 204

@@ -48,8 +48,8 @@ import phonenumbers
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from gateway import sms
-from gateway.engine import RESERVED_WORDS, fold, normalise, typo_distance, typo_limit
+from gateway.keywords import sms
+from gateway.keywords.text import RESERVED_WORDS, fold, normalise, typo_distance, typo_limit
 
 Texts = Mapping[str, str]  # language code -> text
 
@@ -218,7 +218,7 @@ class KeywordBook:
         return self.number_config(number).rate_per_second
 
     def find_danger(self, words: str) -> DangerPhrase | None:
-        """The first danger phrase in normalised `words` (see engine.normalise), or None."""
+        """The first danger phrase in normalised `words` (see text.normalise), or None."""
         if self._danger is None or not words:
             return None
         found = self._danger.search(words)

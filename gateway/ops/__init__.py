@@ -1,0 +1,1 @@
+"""For the engineer on call: health and readiness probes, metrics, log lines."""

@@ -1,0 +1,1 @@
+"""One inbound text: the Twilio webhook, the intake, opt-out state and the message log."""
