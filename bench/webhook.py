@@ -68,6 +68,17 @@ def start_gunicorn(target: str, port: int, env: dict[str, str], log: Path) -> su
     raise SystemExit(f"gunicorn {target} did not start; see {log}")
 
 
+def app_env(redis_url: str, port: int, metrics_dir: str, workers: int | None = None) -> dict[str, str]:
+    """The environment every app gets: the gateway's production settings, the URL the requests are signed for."""
+    env = dict(os.environ, SIGNPOST_ENV="production", REDIS_URL=redis_url, TWILIO_ACCOUNT_SID=ACCOUNT_SID,
+               TWILIO_AUTH_TOKEN=TOKEN, SECRET_KEY="bench-secret", KEYWORDS_FILE=str(ROOT / "keywords.yaml"),
+               LOG_LEVEL="INFO", RELAY_FORWARD_TO="+447400000001", PUBLIC_URL=f"http://{HOST}:{port}",
+               PROMETHEUS_MULTIPROC_DIR=metrics_dir)
+    if workers:
+        env["WEB_CONCURRENCY"] = str(workers)
+    return env
+
+
 def queued(r: redis.Redis) -> int:
     """Jobs waiting in the gateway's queues (the naive app uses "replies")."""
     return sum(Queue(name, connection=r).count for name in QUEUES)
@@ -92,10 +103,14 @@ def measure(target: str, port: int, env: dict[str, str], r: redis.Redis, warm: l
         r.flushdb()
 
 
-def db_lock(redis_url: str) -> tuple[redis.Redis, str]:
-    """The lock key in db 0 with which test runs claim a scratch database (tests/conftest.py), and its client."""
+def claim_db(redis_url: str) -> tuple[redis.Redis, str]:
+    """Claim the database as tests claim theirs (tests/conftest.py), so a test run never picks and flushes it."""
     url = urlparse(redis_url)
-    return redis.Redis.from_url(url._replace(path="/0").geturl()), f"signpost:test-db-lock:{url.path.strip('/') or 0}"
+    locks = redis.Redis.from_url(url._replace(path="/0").geturl())
+    lock = f"signpost:test-db-lock:{url.path.strip('/') or 0}"
+    if not locks.set(lock, f"bench-{os.getpid()}", nx=True, ex=3600):
+        raise SystemExit(f"{redis_url} is claimed by a test run ({lock}); pass another --redis-url")
+    return locks, lock
 
 
 def main() -> None:
@@ -113,12 +128,7 @@ def main() -> None:
     out.mkdir(exist_ok=True)
     # One metrics directory for every start (the config empties it each time), so none is left behind in /tmp.
     metrics_dir = tempfile.TemporaryDirectory(prefix="signpost-bench-metrics-")
-    env = dict(os.environ, SIGNPOST_ENV="production", REDIS_URL=args.redis_url, TWILIO_ACCOUNT_SID=ACCOUNT_SID,
-               TWILIO_AUTH_TOKEN=TOKEN, SECRET_KEY="bench-secret", KEYWORDS_FILE=str(ROOT / "keywords.yaml"),
-               LOG_LEVEL="INFO", RELAY_FORWARD_TO="+447400000001", PUBLIC_URL=f"http://{HOST}:{port}",
-               PROMETHEUS_MULTIPROC_DIR=metrics_dir.name)
-    if args.workers:
-        env["WEB_CONCURRENCY"] = str(args.workers)
+    env = app_env(args.redis_url, port, metrics_dir.name, args.workers)
 
     def signed(n: int) -> list[bytes]:
         return [signed_request(HOST, port, TOKEN, ACCOUNT_SID, TEXTS[i % len(TEXTS)])[1] for i in range(n)]
@@ -126,10 +136,7 @@ def main() -> None:
     warm, requests = signed(200), signed(args.requests)
     results: dict[str, list[dict]] = {name: [] for name in APPS}
     r = redis.Redis.from_url(args.redis_url)
-    locks, lock = db_lock(args.redis_url)
-    # Claimed as tests claim theirs, so a test run started meanwhile never picks (and flushes) this database.
-    if not locks.set(lock, f"bench-{os.getpid()}", nx=True, ex=3600):
-        raise SystemExit(f"{args.redis_url} is claimed by a test run ({lock}); pass another --redis-url")
+    locks, lock = claim_db(args.redis_url)
     try:
         for round_ in range(1, args.rounds + 1):
             for name, target in APPS.items():
