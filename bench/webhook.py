@@ -1,9 +1,17 @@
-"""Signed-webhook requests/s of /sms under gunicorn, against a bare Flask endpoint, in one run.
+"""Signed-webhook requests/s of /sms under gunicorn: the gateway against the plain Flask + RQ app and a bare endpoint.
 
-    python bench/webhook.py [--seconds 10] [--redis-url redis://127.0.0.1:6379/14]
+    python bench/webhook.py [--seconds 10] [--rounds 3] [--redis-url redis://127.0.0.1:6379/14]
 
-Both apps run under deploy/gunicorn.conf.py with the same worker count, one after the other, on the same
-signed requests (each a new MessageSid, so the gateway does its full work). Last line: ratio=<gateway/bare>.
+Three apps, each under `gunicorn --config deploy/gunicorn.conf.py <app>` (the same command line, worker count
+and bind; only the app differs): bare (bench.bare:app, a constant answer), naive (bench.naive:app, Twilio's
+quickstart plus RQ's README) and gateway (wsgi:app). Every round runs bare, naive, gateway in turn for the same
+--seconds on the same port with the very same signed requests (a distinct MessageSid each, a new connection each,
+as Twilio sends them); the Redis database is flushed before each app so every app does its full work on every
+request. Per app: the median requests/s over the rounds, and ok, errors, p50 and p99 over all rounds; for naive
+and gateway, the jobs RQ's queues gained (Queue.count) must equal the ok requests.
+
+Last line: vs_naive=<gateway rps / naive rps> vs_bare=<gateway rps / bare rps> p99_ms=<gateway p99 latency>.
+The load generator runs on the same machine and shares its CPU with gunicorn and Redis.
 """
 
 from __future__ import annotations
@@ -11,12 +19,16 @@ from __future__ import annotations
 import argparse
 import os
 import socket
+import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
+from urllib.parse import urlparse
 
 import redis
+from rq import Queue
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -25,21 +37,30 @@ from bench.load import TEXTS, percentile, run_load, signed_request  # noqa: E402
 
 ACCOUNT_SID = "AC" + "b" * 32
 TOKEN = "bench-token"
+APPS = {"bare": "bench.bare:app", "naive": "bench.naive:app", "gateway": "wsgi:app"}
+QUEUES = ("relay", "urgent", "replies")
+HOST = "127.0.0.1"
 
 
 def free_port() -> int:
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
+        s.bind((HOST, 0))
         return s.getsockname()[1]
 
 
-def start_gunicorn(target: str, port: int, env: dict[str, str], workers: int, log: Path) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "gunicorn", "--config", str(ROOT / "deploy" / "gunicorn.conf.py"),
-           "--bind", f"127.0.0.1:{port}", "--workers", str(workers), target]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log.open("w"))
+def worker_pids(master: int) -> list[int]:
+    """The gunicorn master's worker processes (Linux)."""
+    return [int(pid) for pid in Path(f"/proc/{master}/task/{master}/children").read_text().split()]
+
+
+def start_gunicorn(target: str, port: int, env: dict[str, str], log: Path) -> subprocess.Popen:
+    """`gunicorn --config deploy/gunicorn.conf.py <target>` bound through GUNICORN_BIND, once it accepts."""
+    cmd = [sys.executable, "-m", "gunicorn", "--config", str(ROOT / "deploy" / "gunicorn.conf.py"), target]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=dict(env, GUNICORN_BIND=f"{HOST}:{port}"),
+                            stdout=subprocess.DEVNULL, stderr=log.open("w"))
     for _ in range(200):
         try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            socket.create_connection((HOST, port), timeout=0.2).close()
             return proc
         except OSError:
             time.sleep(0.05)
@@ -47,51 +68,111 @@ def start_gunicorn(target: str, port: int, env: dict[str, str], workers: int, lo
     raise SystemExit(f"gunicorn {target} did not start; see {log}")
 
 
-def measure(target: str, env: dict[str, str], args: argparse.Namespace, log: Path) -> dict:
-    port = free_port()
-    if target == "wsgi:app":
-        env = dict(env, PUBLIC_URL=f"http://127.0.0.1:{port}")
-    proc = start_gunicorn(target, port, env, args.workers, log)
+def app_env(redis_url: str, port: int, metrics_dir: str, workers: int | None = None) -> dict[str, str]:
+    """The environment every app gets: the gateway's production settings, the URL the requests are signed for."""
+    env = dict(os.environ, SIGNPOST_ENV="production", REDIS_URL=redis_url, TWILIO_ACCOUNT_SID=ACCOUNT_SID,
+               TWILIO_AUTH_TOKEN=TOKEN, SECRET_KEY="bench-secret", KEYWORDS_FILE=str(ROOT / "keywords.yaml"),
+               LOG_LEVEL="INFO", RELAY_FORWARD_TO="+447400000001", PUBLIC_URL=f"http://{HOST}:{port}",
+               PROMETHEUS_MULTIPROC_DIR=metrics_dir)
+    if workers:
+        env["WEB_CONCURRENCY"] = str(workers)
+    return env
+
+
+def queued(r: redis.Redis) -> int:
+    """Jobs waiting in the gateway's queues (the naive app uses "replies")."""
+    return sum(Queue(name, connection=r).count for name in QUEUES)
+
+
+def measure(target: str, port: int, env: dict[str, str], r: redis.Redis, warm: list[bytes], requests: list[bytes],
+            args: argparse.Namespace, log: Path) -> dict:
+    """One app's run on a flushed database: warm up, then fire `requests` for --seconds."""
+    r.flushdb()
+    proc = start_gunicorn(target, port, env, log)
     try:
-        warm = [signed_request("127.0.0.1", port, TOKEN, ACCOUNT_SID, TEXTS[i % len(TEXTS)])[1] for i in range(200)]
-        run_load("127.0.0.1", port, warm, 5)
-        requests = [signed_request("127.0.0.1", port, TOKEN, ACCOUNT_SID, TEXTS[i % len(TEXTS)])[1]
-                    for i in range(args.requests)]
-        return run_load("127.0.0.1", port, requests, args.seconds, threads=args.threads)
+        run_load(HOST, port, warm, 5)
+        before = queued(r)
+        result = run_load(HOST, port, requests, args.seconds, threads=args.threads)
+        result["queued"] = queued(r) - before
+        result["workers"] = len(worker_pids(proc.pid))
+        result["exhausted"] = result["ok"] + result["bad"] >= len(requests)
+        return result
     finally:
         proc.terminate()
-        proc.wait(10)
+        proc.wait(15)
+        r.flushdb()
+
+
+def claim_db(redis_url: str) -> tuple[redis.Redis, str]:
+    """Claim the database as tests claim theirs (tests/conftest.py), so a test run never picks and flushes it."""
+    url = urlparse(redis_url)
+    locks = redis.Redis.from_url(url._replace(path="/0").geturl())
+    lock = f"signpost:test-db-lock:{url.path.strip('/') or 0}"
+    if not locks.set(lock, f"bench-{os.getpid()}", nx=True, ex=3600):
+        raise SystemExit(f"{redis_url} is claimed by a test run ({lock}); pass another --redis-url")
+    return locks, lock
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--requests", type=int, default=20000, help="most requests sent per app")
+    parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per app per round")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of bare, naive, gateway; median rps is kept")
+    parser.add_argument("--requests", type=int, default=80000, help="signed requests made (must outlast --seconds)")
     parser.add_argument("--threads", type=int, default=4, help="client threads per client process (2 processes)")
-    parser.add_argument("--workers", type=int, default=os.cpu_count() * 2, help="gunicorn workers for both apps")
+    parser.add_argument("--workers", type=int, help="WEB_CONCURRENCY for all apps (default: the config's own)")
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"))
     args = parser.parse_args()
 
-    r = redis.Redis.from_url(args.redis_url)
-    r.flushdb()
-    env = dict(os.environ, SIGNPOST_ENV="production", REDIS_URL=args.redis_url, TWILIO_ACCOUNT_SID=ACCOUNT_SID,
-               TWILIO_AUTH_TOKEN=TOKEN, SECRET_KEY="bench-secret", KEYWORDS_FILE=str(ROOT / "keywords.yaml"),
-               LOG_LEVEL="INFO", RELAY_FORWARD_TO="+447400000001")
+    port = free_port()
     out = ROOT / "bench" / "out"
     out.mkdir(exist_ok=True)
+    # One metrics directory for every start (the config empties it each time), so none is left behind in /tmp.
+    metrics_dir = tempfile.TemporaryDirectory(prefix="signpost-bench-metrics-")
+    env = app_env(args.redis_url, port, metrics_dir.name, args.workers)
+
+    def signed(n: int) -> list[bytes]:
+        return [signed_request(HOST, port, TOKEN, ACCOUNT_SID, TEXTS[i % len(TEXTS)])[1] for i in range(n)]
+
+    warm, requests = signed(200), signed(args.requests)
+    results: dict[str, list[dict]] = {name: [] for name in APPS}
+    r = redis.Redis.from_url(args.redis_url)
+    locks, lock = claim_db(args.redis_url)
     try:
-        bare = measure("bench.bare:app", env, args, out / "bare.log")
-        gateway = measure("wsgi:app", env, args, out / "gateway.log")
-        queued = sum(r.llen(f"rq:queue:{name}") for name in ("relay", "urgent", "replies"))
+        for round_ in range(1, args.rounds + 1):
+            for name, target in APPS.items():
+                result = measure(target, port, env, r, warm, requests, args, out / f"{name}.log")
+                results[name].append(result)
+                print(f"round {round_} {name:8s} requests/s={result['rps']:.0f}", flush=True)
     finally:
-        r.flushdb()
-    for name, result in (("bare", bare), ("gateway", gateway)):
-        lat = result["latencies"]
-        print(f"{name:8s} requests/s={result['rps']:.0f} ok={result['ok']} errors={result['bad']} "
-              f"p50_ms={percentile(lat, 50) * 1000:.1f} p99_ms={percentile(lat, 99) * 1000:.1f}")
-    print(f"gateway replies queued={queued} (every ok request queues one reply)")
-    print(f"workers={args.workers} seconds={args.seconds} threads={args.threads * 2}")
-    print(f"ratio={gateway['rps'] / bare['rps']:.2f}")
+        locks.delete(lock)
+        metrics_dir.cleanup()
+
+    rps: dict[str, float] = {}
+    p99: dict[str, float] = {}
+    problems = []
+    for name, runs in results.items():
+        rps[name] = statistics.median(run["rps"] for run in runs)
+        lat = sorted(x for run in runs for x in run["latencies"])
+        p99[name] = percentile(lat, 99) * 1000
+        ok, bad, jobs = (sum(run[k] for run in runs) for k in ("ok", "bad", "queued"))
+        line = (f"{name:8s} requests/s={rps[name]:.0f} ok={ok} errors={bad} p50_ms={percentile(lat, 50) * 1000:.1f} "
+                f"p99_ms={p99[name]:.1f}")
+        if name != "bare":
+            line += f" queued={jobs}"
+            if jobs != ok:
+                problems.append(f"{name}: {ok} ok requests but {jobs} jobs queued")
+        if any(run["exhausted"] for run in runs):
+            problems.append(f"{name} ran out of requests before --seconds ended: raise --requests")
+        print(line)
+    workers = {run["workers"] for runs in results.values() for run in runs}
+    print(f"workers={','.join(map(str, sorted(workers)))} rounds={args.rounds} seconds={args.seconds} "
+          f"client_threads={args.threads * 2} requests={args.requests}")
+    for problem in problems:
+        print(f"CHECK FAILED: {problem}")
+    print(f"vs_naive={rps['gateway'] / rps['naive']:.2f} vs_bare={rps['gateway'] / rps['bare']:.2f} "
+          f"p99_ms={p99['gateway']:.1f}")
+    if problems:
+        sys.exit(1)
 
 
 if __name__ == "__main__":
