@@ -15,7 +15,7 @@ from urllib.parse import urlparse
 import pytest
 import redis
 from argon2 import PasswordHasher, profiles
-from rq import Queue, SimpleWorker
+from rq import Queue, SimpleWorker, Worker
 from rq.registry import ScheduledJobRegistry
 from twilio.request_validator import RequestValidator
 
@@ -185,14 +185,14 @@ def run_jobs(app, r: redis.Redis, queues: list[Queue]):
 
 @pytest.fixture
 def worker_process(settings_env: dict, r: redis.Redis) -> Iterator[subprocess.Popen]:
-    """A real `python -m workers` process (one worker, RQ's scheduler on), registered and idle."""
+    """A real `python -m workers` process (one worker per queue, RQ's scheduler on), registered and idle."""
     worker = subprocess.Popen([sys.executable, "-m", "workers", "--concurrency", "1"], cwd=ROOT,
                               env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 30
-        while not r.smembers("rq:workers") and time.monotonic() < deadline:
+        while Worker.count(connection=r) < len(ORDER) and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert r.smembers("rq:workers"), "the worker process did not start"
+        assert Worker.count(connection=r) == len(ORDER), "the worker process did not start its lanes"
         yield worker
     finally:
         worker.terminate()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-import time
+from datetime import UTC, datetime, timedelta
 
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -89,8 +89,9 @@ def test_metric_names_and_labels(client, r, run_jobs, standin):
 def test_oldest_job_age_per_queue(client, r):
     qs = make_queues(r)
     enqueue_send(qs[REPLIES], TEXTER, SHORT_CODE, "hello", "age-1")
-    r.hset("rq:job:send-age-1", "enqueued_at", time.strftime("%Y-%m-%dT%H:%M:%S.000000Z",
-                                                              time.gmtime(time.time() - 42)))
+    job = qs[REPLIES].fetch_job("send-age-1")
+    job.enqueued_at = datetime.now(UTC) - timedelta(seconds=42)
+    job.save()
     samples = scrape(client)
     assert 41 <= value(samples, "signpost_queue_oldest_job_age_seconds", queue="replies") <= 50
     assert value(samples, "signpost_queue_oldest_job_age_seconds", queue="relay") == 0

@@ -27,13 +27,15 @@ def keywords_at(tmp_path: Path, short_code_rate: float) -> str:
 
 
 def start_workers(count: int = 1, concurrency: int = 1) -> list[subprocess.Popen]:
-    """Real `python -m workers --burst` processes with the test's environment."""
-    return [subprocess.Popen([sys.executable, "-m", "workers", "--concurrency", str(concurrency), "--burst"],
+    """Real `python -m workers` processes with the test's environment."""
+    return [subprocess.Popen([sys.executable, "-m", "workers", "--concurrency", str(concurrency)],
                              cwd=ROOT, env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             for _ in range(count)]
 
 
 def stop(procs: list[subprocess.Popen], timeout: float = 30) -> None:
+    for p in procs:
+        p.terminate()
     for p in procs:
         try:
             p.wait(timeout)
@@ -78,7 +80,7 @@ def test_two_worker_processes_never_exceed_the_cap(settings_env, monkeypatch, tm
     # Paced, not starved: n sends at 5/s take about (n - 1) / 5 s.
     assert (n - 1) / rate * 0.9 <= max(times) - min(times) <= (n - 1) / rate * 1.5
     # Both processes took part: rq records on each job the worker that ran it.
-    assert len({r.hget(f"rq:job:send-cap-{i}", "worker_name") for i in range(n)}) == 2
+    assert len({qs[REPLIES].fetch_job(f"send-cap-{i}").worker_name for i in range(n)}) == 2
 
 
 def test_urgent_and_relay_overtake_a_routine_backlog(settings_env, monkeypatch, tmp_path, r, standin):

@@ -1,14 +1,19 @@
-"""Jobs held by a worker that died are put back at the front of their queue, without spending a retry."""
+"""The workers: one lane per queue, a dead worker's job back at the front of its queue, and RQ's own
+maintenance finding a job whose worker died between taking it and starting it."""
 
 from __future__ import annotations
 
-from rq import Queue, SimpleWorker
-from rq.job import JobStatus
-from rq.registry import FailedJobRegistry, StartedJobRegistry
+import datetime
 
-from gateway.sending import REPLIES, enqueue_send
+import pytest
+import rq.intermediate_queue
+from rq import Queue, SimpleWorker, Worker
+from rq.job import JobStatus
+from rq.registry import FailedJobRegistry, ScheduledJobRegistry, StartedJobRegistry
+
+from gateway.sending import REPLIES, SEND_RETRY_INTERVALS, enqueue_send
 from tests.conftest import SHORT_CODE, TEXTER
-from workers.pool import recover_orphans
+from workers.pool import SignpostWorker, lanes, recover_job_of
 
 
 def started_by(r, name: str) -> tuple[Queue, str]:
@@ -23,37 +28,50 @@ def started_by(r, name: str) -> tuple[Queue, str]:
     return queue, job.id
 
 
-def test_a_dead_workers_job_goes_back_to_the_front(r):
+def test_a_dead_workers_job_goes_back_to_the_front_without_spending_a_retry(r):
     queue, job_id = started_by(r, "deadworker")
     retries = queue.fetch_job(job_id).retries_left
-    assert recover_orphans(r, frozenset({"deadworker"})) == [job_id]
+    assert recover_job_of(r, "deadworker") == job_id
     assert queue.get_job_ids() == [job_id, "send-next"]
     job = queue.fetch_job(job_id)
     assert job.get_status() == JobStatus.QUEUED and job.retries_left == retries
     assert StartedJobRegistry(queue=queue).count == 0 and FailedJobRegistry(queue=queue).count == 0
+    assert Worker.count(connection=r) == 0  # the dead worker no longer counts as alive
 
 
-def test_a_live_workers_job_is_left_alone(r):
-    queue, job_id = started_by(r, "liveworker")  # registered from this process, which is alive
-    assert recover_orphans(r) == []
-    assert queue.get_job_ids() == ["send-next"]
+def test_an_idle_dead_worker_has_nothing_to_recover(r):
+    worker = SimpleWorker([Queue(REPLIES, connection=r)], connection=r, name="idle")
+    worker.register_birth()
+    assert recover_job_of(r, "idle") is None
+    assert recover_job_of(r, "never-existed") is None
 
 
-def test_a_worker_whose_registration_expired_is_dead(r):
-    queue, job_id = started_by(r, "expired")
-    r.delete("rq:worker:expired")
-    assert recover_orphans(r) == [job_id]
-
-
-def test_a_job_popped_but_never_started_is_requeued(r):
-    from workers.pool import lost_queued, requeue_lost
-
+def test_rqs_maintenance_retries_a_job_taken_but_never_started(r, monkeypatch):
+    """A one-queue worker takes jobs into RQ's intermediate queue; if it dies before starting the job, RQ's
+    maintenance (run every 30 s by our workers) retries it once it has sat there over a minute."""
     queue = Queue(REPLIES, connection=r)
-    enqueue_send(queue, TEXTER, SHORT_CODE, "popped", "popped")
-    enqueue_send(queue, TEXTER, SHORT_CODE, "waiting", "waiting")
-    assert r.lpop(queue.key) == b"send-popped"  # a worker popped it and died before starting it
-    suspects = lost_queued(r)
-    assert suspects == {"send-popped"}
-    assert requeue_lost(r, suspects) == ["send-popped"]
-    assert queue.get_job_ids() == ["send-popped", "send-waiting"]
-    assert lost_queued(r) == set()
+    enqueue_send(queue, TEXTER, SHORT_CODE, "taken", "taken")
+    worker = SignpostWorker([queue], connection=r, name="taker")
+    worker.register_birth()
+    job, _ = worker.dequeue_job_and_maintain_ttl(1)  # ... and the worker dies here
+    assert queue.count == 0 and queue.intermediate_queue.get_job_ids() == [job.id]
+    survivor = SignpostWorker([queue], connection=r, name="survivor")
+    survivor.clean_registries()  # first sight of the stuck job
+    later = datetime.datetime.now(datetime.UTC) + datetime.timedelta(minutes=2)
+    monkeypatch.setattr(rq.intermediate_queue, "now", lambda: later)
+    survivor.clean_registries()
+    assert queue.intermediate_queue.get_job_ids() == []
+    job = queue.fetch_job(job.id)
+    assert job.get_status() == JobStatus.SCHEDULED and job.retries_left == len(SEND_RETRY_INTERVALS) - 1
+    assert job.id in ScheduledJobRegistry(queue=queue).get_job_ids()
+
+
+@pytest.mark.parametrize(("concurrency", "sizes"), [(1, (1, 1, 1)), (4, (1, 1, 2)), (8, (2, 2, 4)), (10, (2, 2, 6))])
+def test_lanes(concurrency, sizes):
+    assert tuple(lanes(concurrency).values()) == sizes
+    assert list(lanes(concurrency)) == ["relay", "urgent", "replies"]
+
+
+def test_workers_take_jobs_from_one_queue_through_rqs_intermediate_queue(r):
+    worker = SignpostWorker([Queue(REPLIES, connection=r)], connection=r)
+    assert (worker.worker_ttl, worker.maintenance_interval) == (30, 30)

@@ -1,7 +1,6 @@
-"""`python -m workers`: a pool of workers on every signpost queue, most urgent first, with RQ's scheduler.
-
-Worker class: SimpleWorker processes in an rq WorkerPool, no fork per job, with recovery of the jobs of a
-worker that dies; the reasons and the measured figures are in workers/pool.py and bench/RESULTS.md.
+"""`python -m workers`: the send and relay jobs, one pool of workers per queue (relay, urgent, replies), with
+RQ's scheduler for retries. Why SimpleWorkers in lanes, and the measured figures: workers/pool.py and
+bench/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -11,8 +10,7 @@ import logging
 import sys
 
 from gateway import configure_logging, redisdb, settings
-from gateway.sending import ORDER
-from workers.pool import SignpostPool, SignpostWorker
+from workers import pool
 
 
 def positive(raw: str) -> int:
@@ -29,8 +27,9 @@ def positive(raw: str) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments and run the worker pool until stopped."""
     parser = argparse.ArgumentParser(prog="python -m workers", description=__doc__)
-    parser.add_argument("--concurrency", "-c", type=positive, default=2,
-                        help="worker processes (default 2); each runs jobs in-process, no fork per job")
+    parser.add_argument("--concurrency", "-c", type=positive, default=4,
+                        help="worker processes in all (default 4): a quarter each for relay and urgent work, one "
+                             "at least, the rest for routine replies; each runs jobs in-process, no fork per job")
     parser.add_argument("--burst", action="store_true", help="exit when the queues are empty")
     args = parser.parse_args(argv)
     try:
@@ -40,12 +39,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     configure_logging(s.log_level, json_lines=s.production)
     logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
-    connection = redisdb.connect(s, timeouts=False)
-    # SimpleWorker runs each job in its worker process: no fork per job on the hot path; the pool
-    # gives parallelism and restarts a worker process that dies.
-    pool = SignpostPool(list(ORDER), connection=connection, num_workers=args.concurrency,
-                        worker_class=SignpostWorker)
-    pool.start(burst=args.burst, logging_level=s.log_level.upper())
+    pool.run(lambda: redisdb.connect(s, timeouts=False), args.concurrency, burst=args.burst,
+             level=s.log_level.upper())
     return 0
 
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 import logging
 import os
 import time
-from datetime import datetime
 from typing import Any
 
 import redis
@@ -27,6 +26,8 @@ from flask import Blueprint, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
+from rq import Queue, Worker
+from rq.registry import FailedJobRegistry, ScheduledJobRegistry
 
 from gateway.redisdb import PREFIX
 from gateway.relay import cases
@@ -89,53 +90,25 @@ def count_send(r: redis.Redis, outcome: str, code: int | str | None = None) -> N
         pass  # the send itself matters; a lost count does not
 
 
-def _age(raw: bytes | None, now: float) -> float:
-    if not raw:
-        return 0.0
-    text = raw.decode().replace("Z", "+00:00")
-    try:
-        return max(0.0, now - datetime.fromisoformat(text).timestamp())
-    except ValueError:
-        return 0.0
-
-
 def queue_stats(r: redis.Redis, now: float | None = None) -> dict[str, dict[str, float]]:
-    """Per queue: depth, oldest waiting job's age (s), scheduled retries, failed jobs."""
+    """Per queue: depth, oldest waiting job's age (s), scheduled retries, failed jobs (RQ's public API)."""
     now = time.time() if now is None else now
-    with r.pipeline(transaction=False) as p:
-        for name in ORDER:
-            p.llen(f"rq:queue:{name}")
-            p.lindex(f"rq:queue:{name}", 0)
-            p.zcard(f"rq:scheduled:{name}")
-            p.zcard(f"rq:failed:{name}")
-        raw = p.execute()
-    heads = {}
     stats: dict[str, dict[str, float]] = {}
-    for i, name in enumerate(ORDER):
-        depth, head, scheduled, failed = raw[4 * i: 4 * i + 4]
-        stats[name] = {"depth": depth, "oldest_age": 0.0, "scheduled": scheduled, "failed": failed}
-        if head:
-            heads[name] = head.decode()
-    if heads:
-        with r.pipeline(transaction=False) as p:
-            for job_id in heads.values():
-                p.hget(f"rq:job:{job_id}", "enqueued_at")
-            for name, enqueued in zip(heads, p.execute(), strict=True):
-                stats[name]["oldest_age"] = _age(enqueued, now)
+    for name in ORDER:
+        queue = Queue(name, connection=r)
+        head = queue.get_jobs(0, 1)
+        oldest = max(0.0, now - head[0].enqueued_at.timestamp()) if head and head[0].enqueued_at else 0.0
+        stats[name] = {"depth": queue.count, "oldest_age": oldest,
+                       "scheduled": ScheduledJobRegistry(queue=queue).count,
+                       "failed": FailedJobRegistry(queue=queue).count}
     return stats
 
 
 def live_workers(r: redis.Redis, max_age: float = 130.0, now: float | None = None) -> int:
     """RQ workers whose heartbeat is recent (an idle worker beats every ~15 s, a busy one every job)."""
     now = time.time() if now is None else now
-    keys = list(r.smembers("rq:workers"))
-    if not keys:
-        return 0
-    with r.pipeline(transaction=False) as p:
-        for key in keys:
-            p.hget(key, "last_heartbeat")
-        beats = p.execute()
-    return sum(1 for beat in beats if beat and _age(beat, now) <= max_age)
+    return sum(1 for worker in Worker.all(connection=r)
+               if worker.last_heartbeat and now - worker.last_heartbeat.timestamp() <= max_age)
 
 
 def relay_stats(r: redis.Redis, now: float | None = None) -> tuple[int, float]:
