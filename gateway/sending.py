@@ -79,7 +79,3 @@ def push_outbox(r: redis.Redis, message: dict[str, Any]) -> None:
         p.ltrim(OUTBOX, 0, OUTBOX_KEEP - 1)
         p.execute()
 
-
-def read_outbox(r: redis.Redis, count: int = 50) -> list[dict[str, Any]]:
-    """The most recent development-mode outbound messages, newest first."""
-    return [json.loads(item) for item in r.lrange(OUTBOX, 0, count - 1)]

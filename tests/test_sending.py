@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from rq.registry import FailedJobRegistry, ScheduledJobRegistry
 
@@ -189,7 +191,7 @@ def test_development_without_credentials_uses_outbox(r, redis_url, run_jobs, sta
     response = client.post("/sms", data=inbound_form("DVS"))
     assert response.status_code == 200
     run_jobs()
-    (sent,) = sending.read_outbox(r)
+    (sent,) = [json.loads(item) for item in r.lrange(sending.OUTBOX, 0, -1)]
     assert sent["to"] == TEXTER
     assert "0800 612 6505" in sent["body"]
     assert standin.requests == []
@@ -209,6 +211,7 @@ def test_worker_logs_hold_no_full_number_and_no_body(client, run_jobs, standin, 
     assert "21211" in everything
 
 
+@pytest.mark.slow  # a separate process
 def test_real_worker_retries_after_500_within_10_seconds(settings_env, r, standin, worker_process):
     """`python -m workers` runs RQ's scheduler: a 500 is retried by itself, the first retry within 10 s."""
     standin.fail_next(1, status=500, code=20500)

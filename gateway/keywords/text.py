@@ -27,7 +27,6 @@ _LETTERS = {
 }
 _APOSTROPHES = "'\u2019\u2018\u201b\u02bc\u02bb\u2032`"
 _NON_WORD = re.compile(r"[\W_]+")
-_WORD = re.compile(r"[^\W_]+")
 _CACHE_LIMIT = 20_000
 
 
@@ -67,10 +66,6 @@ def normalise(text: str) -> str:
     return _NON_WORD.sub(" ", fold(text).translate(_DROP_APOSTROPHES)).strip()
 
 
-def first_word(text: str) -> str | None:
-    """The first folded word of letters/digits in `text`, or None if there is none."""
-    found = _WORD.search(fold(text).translate(_DROP_APOSTROPHES))
-    return found.group() if found else None
 
 
 def typo_limit(length: int) -> int:

@@ -27,7 +27,8 @@ from typing import Any
 import redis
 import yaml
 
-from gateway.keywords.book import KeywordBook, parse_book
+from gateway.keywords.book import KeywordBook
+from gateway.keywords.reader import parse_book
 from gateway.redisdb import PREFIX
 
 log = logging.getLogger("signpost.versions")
@@ -167,13 +168,6 @@ def discard_draft(r: redis.Redis) -> None:
     r.delete(DRAFT)
 
 
-def working_text(r: redis.Redis, bootstrap: str) -> tuple[str, int | None]:
-    """The text edits apply to: the draft if there is one, else the live version; and the draft's base."""
-    draft = get_draft(r)
-    if draft is not None:
-        return draft.text, draft.base
-    number, text = live_text(r, bootstrap)
-    return text, number
 
 
 # --- YAML round trip for the console's forms -----------------------------------------------------------------
@@ -307,14 +301,3 @@ def live_book(r: redis.Redis, bootstrap_path: str | None = None) -> LiveBook:
             _worker_books[key] = live
     live.get()
     return live
-
-
-def export_text(r: redis.Redis, bootstrap: str) -> str:
-    """The live version's YAML text (the bootstrap file's before the first publish)."""
-    return live_text(r, bootstrap)[1]
-
-
-def summary(version: Version) -> dict[str, Any]:
-    """A version's metadata for JSON and templates."""
-    return {"number": version.number, "author": version.author, "at": version.at, "message": version.message,
-            "restored_from": version.restored_from}

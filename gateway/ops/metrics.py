@@ -37,7 +37,6 @@ log = logging.getLogger("signpost.metrics")
 bp = Blueprint("metrics", __name__)
 
 SENDS_KEY = PREFIX + "metrics:sends"  # hash "outcome|code" -> count, written by the send job
-OUTCOMES = ("sent", "retry", "failed", "refused")
 UNACK_SCAN = 200  # open cases looked at, oldest first, to find the oldest unacknowledged one
 
 # Our own registry: metric objects are created once per process; the page is built per scrape.
