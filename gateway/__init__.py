@@ -10,7 +10,9 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from gateway import redisdb, sending, settings
-from gateway.keywords.book import KeywordBook, KeywordFileError, load_book
+from gateway.keywords.book import KeywordBook
+from gateway.keywords.problems import KeywordFileError
+from gateway.keywords.reader import load_book
 from gateway.runtime import Signpost
 
 

@@ -12,7 +12,8 @@ from flask.cli import AppGroup, with_appcontext
 from gateway import phone
 from gateway.console import audit
 from gateway.keywords import engine, sms, versions
-from gateway.keywords.book import KeywordFileError, load_book
+from gateway.keywords.problems import KeywordFileError
+from gateway.keywords.reader import load_book
 from gateway.runtime import signpost
 
 keywords_cli = AppGroup("keywords", help="Check, export and import the keyword replies.")

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from gateway.keywords import engine
-from gateway.keywords.book import KeywordBook, load_book, parse_book
+from gateway.keywords.book import KeywordBook
 from gateway.keywords.engine import Decision, decide
+from gateway.keywords.reader import load_book, parse_book
 from gateway.keywords.text import first_word, fold, normalise, typo_distance
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -12,8 +12,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from rq import Queue
 
 from gateway import create_app, phone
-from gateway.keywords.book import load_book
 from gateway.keywords.engine import decide
+from gateway.keywords.reader import load_book
 from gateway.sending import ORDER
 from gateway.settings import Settings
 from gateway.texts import inbound, msglog, optouts, webhook

@@ -7,8 +7,8 @@ import redis
 from rq import Queue
 
 from gateway import phone, sending
-from gateway.keywords.book import load_book
 from gateway.keywords.engine import Decision
+from gateway.keywords.reader import load_book
 from gateway.settings import Settings
 from gateway.texts import intake, msglog, optouts
 from gateway.texts.inbound import Inbound

@@ -19,7 +19,10 @@ from flask_login import current_user
 from gateway.console import audit, bp
 from gateway.console.auth import client_addr, role_required, who
 from gateway.keywords import sms, versions
-from gateway.keywords.book import KeywordBook, KeywordFileError, Problem, bad_phone_numbers, parse_book
+from gateway.keywords.book import KeywordBook
+from gateway.keywords.problems import KeywordFileError, Problem
+from gateway.keywords.reader import parse_book
+from gateway.keywords.rules import bad_phone_numbers
 from gateway.runtime import signpost
 
 Fields = dict[str, tuple[str, bool]]  # form field -> (entry in the file, exact match only)

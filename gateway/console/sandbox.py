@@ -16,7 +16,8 @@ from flask_login import current_user
 from gateway.console import bp
 from gateway.console.auth import role_required
 from gateway.keywords import engine, sms, versions
-from gateway.keywords.book import KeywordBook, parse_book
+from gateway.keywords.book import KeywordBook
+from gateway.keywords.reader import parse_book
 from gateway.redisdb import PREFIX
 from gateway.runtime import signpost
 

@@ -10,7 +10,8 @@ from gateway.console import audit, bp
 from gateway.console.auth import client_addr, role_required, who
 from gateway.console.editor import bootstrap_text
 from gateway.keywords import versions
-from gateway.keywords.book import KeywordFileError, parse_book
+from gateway.keywords.problems import KeywordFileError
+from gateway.keywords.reader import parse_book
 from gateway.runtime import signpost
 
 

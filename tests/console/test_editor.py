@@ -6,7 +6,7 @@ import time
 
 from gateway.console import audit
 from gateway.keywords import engine, versions
-from gateway.keywords.book import parse_book
+from gateway.keywords.reader import parse_book
 from gateway.runtime import signpost
 from tests.conftest import ROOT, SHORT_CODE
 from tests.console.support import REFERER, post, token

@@ -10,7 +10,7 @@ from rq import Queue
 
 from gateway import create_app, sending
 from gateway.keywords import engine, versions
-from gateway.keywords.book import KeywordFileError
+from gateway.keywords.problems import KeywordFileError
 from tests.conftest import ROOT, SHORT_CODE, TEXTER, inbound_form, post_signed
 
 BOOT = (ROOT / "keywords.yaml").read_text()
@@ -95,7 +95,7 @@ def test_a_new_process_starts_on_the_published_version(config, r):
 
 
 def test_redis_down_keeps_the_last_good_book(r):
-    from gateway.keywords.book import parse_book
+    from gateway.keywords.reader import parse_book
 
     live = versions.LiveBook(r, parse_book(BOOT), every=0)
     versions.publish(r, changed(), "cli", "v1", BOOT)
@@ -109,7 +109,7 @@ def test_redis_down_keeps_the_last_good_book(r):
 
 
 def test_checks_redis_at_most_once_a_second(r):
-    from gateway.keywords.book import parse_book
+    from gateway.keywords.reader import parse_book
 
     live = versions.LiveBook(r, parse_book(BOOT))
     live.get()

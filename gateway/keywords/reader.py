@@ -1,0 +1,419 @@
+"""Reading keywords.yaml into a KeywordBook, every refusal and warning placed at its line and entry.
+
+Schema (keywords.yaml carries the same description, with comments, for the staff who edit it):
+
+    version: 1                        # required, always 1
+    default_set: main                 # required: the set used for numbers not listed under `numbers`
+    numbers:                          # optional: our receiving numbers
+      "82228":                        # a short code (3-8 digits) or an E.164 number ("+447800002414")
+        set: main                     # optional, defaults to default_set
+        kind: short_code              # optional: short_code | long_code (defaults from the number's shape)
+        rate_per_second: 30           # optional: sending rate (defaults: short code 30, long code 10)
+        confirmations: gateway        # optional: gateway | twilio, who answers STOP/START/HELP (defaults:
+                                      #   gateway on short codes, where Twilio does not; twilio on long codes)
+        relay: true                   # optional: texts here go to people, not keyword matching
+        relay_ack: TEXT               # required with relay: true, refused without it
+    danger:                           # required
+      phrases: [help me, knife, kill*]   # or {en: [...], cy: [...]}; a trailing * matches word starts
+      reply: TEXT                     # the preamble put before any reply when a phrase is found
+    sets:                             # required: at least one
+      main:
+        language: en                  # optional, default en: the language every text falls back to
+        keywords:
+          DVS:
+            reply: TEXT
+            aliases: [VICTIM, SUPPORT]   # optional; or {en: [VICTIM], cy: [CEFNOGAETH]}
+        default: TEXT                 # required: reply to texts matching nothing; must mention 999
+        help: TEXT                    # required: reply to HELP / INFO; must mention 999
+        optout_reply: TEXT            # optional: confirmation after STOP (sent where the gateway confirms)
+        optin_reply: TEXT             # optional: confirmation after START
+        danger_footer: TEXT           # optional: added after the danger preamble when no keyword matched
+
+TEXT is a string or a mapping of language code to string ({en: "...", cy: "..."}); a mapping must include
+the set's language. Replies are trimmed and checked by gateway.keywords.rules: over 3 SMS parts warns, over 10
+is refused, including the danger preamble + blank line + each keyword reply; phone numbers in replies must be
+valid UK numbers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from os import PathLike
+from types import MappingProxyType
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from gateway.keywords import rules
+from gateway.keywords.book import (
+    CONFIRMATIONS,
+    DEFAULT_RATES,
+    SHORT_CODE,
+    DangerPhrase,
+    Keyword,
+    KeywordBook,
+    KeywordSet,
+    NumberConfig,
+    Texts,
+    WordEntry,
+    canonical_number,
+)
+from gateway.keywords.nodes import NodeReader, line_of
+from gateway.keywords.problems import KeywordFileError, Problem
+from gateway.keywords.text import RESERVED_WORDS, fold, normalise
+
+_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+_ONE_WORD = re.compile(r"^[^\W_]+$")
+_INT, _FLOAT, _BOOL = "tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:bool"
+
+
+def _freeze(texts: Mapping[str, str] | None) -> Texts | None:
+    return MappingProxyType(dict(texts)) if texts else None
+
+
+def _at(entry: str, field: str, language: str, set_language: str) -> str:
+    return f"{entry}.{field}" if language == set_language else f"{entry}.{field}.{language}"
+
+
+# (entry, node, language, text) of each reply that can follow the danger preamble.
+_Followers = list[tuple[str, Node, str, str]]
+
+
+def _read_set(reader: NodeReader, name: str, key: Node, node: Node) -> tuple[KeywordSet, _Followers] | None:
+    entry = f"sets.{name}"
+    fields = reader.mapping(
+        node, entry, required=("keywords", "default", "help"),
+        optional=("language", "optout_reply", "optin_reply", "danger_footer"), key=key,
+    )
+    if fields is None:
+        return None
+    language = "en"
+    if "language" in fields:
+        language = reader.language(fields["language"][1], f"{entry}.language") or "en"
+    texts: dict[str, dict[str, str]] = {}
+    nodes: dict[str, dict[str, Node]] = {}
+    for part in ("default", "help", "optout_reply", "optin_reply", "danger_footer"):
+        if part in fields:
+            texts[part], nodes[part] = reader.texts(fields[part][1], f"{entry}.{part}", language)
+            for lang, text in texts[part].items():
+                reader.report(nodes[part][lang], _at(entry, part, lang, language),
+                              rules.reply(text, needs_999=part in ("default", "help")))
+
+    keywords: dict[str, Keyword] = {}
+    lookup: dict[str, WordEntry] = {}
+    owners: dict[str, tuple[str, str, int | None]] = {}  # folded word -> (keyword, match, line)
+    followers: _Followers = []
+
+    def claim(word: str, node: Node, where: str, keyword: str, lang: str, match: str) -> None:
+        folded = fold(word)
+        if not _ONE_WORD.match(folded):
+            reader.refuse(node, where, "not_one_word", word=word)
+        elif folded in RESERVED_WORDS:
+            reader.refuse(node, where, "reserved_word", word=word)
+        elif folded in owners:
+            owner, how, line = owners[folded]
+            reader.refuse(node, where, "word_taken", word=word, keyword=owner, match=how, line=line,
+                          claimant=keyword)
+        else:
+            owners[folded] = (keyword, match, line_of(node))
+            lookup[folded] = WordEntry(folded, keyword, lang, match, frozenset(folded))
+
+    keyword_fields = None
+    if "keywords" in fields:
+        keyword_fields = reader.mapping(fields["keywords"][1], f"{entry}.keywords", any_keys=True)
+    for kname, (key, value) in (keyword_fields or {}).items():
+        where = f"{entry}.keywords.{kname}"
+        claim(kname, key, where, kname, language, "exact")
+        kfields = reader.mapping(value, where, required=("reply",), optional=("aliases",), key=key)
+        if kfields is None:
+            continue
+        replies, rnodes = ({}, {})
+        if "reply" in kfields:
+            replies, rnodes = reader.texts(kfields["reply"][1], f"{where}.reply", language)
+            for lang, text in replies.items():
+                reader.report(rnodes[lang], _at(where, "reply", lang, language), rules.reply(text))
+                followers.append((_at(where, "reply", lang, language), rnodes[lang], lang, text))
+        aliases: dict[str, list[str]] = {}
+        if "aliases" in kfields:
+            listed = reader.words_by_language(kfields["aliases"][1], f"{where}.aliases", language)
+            for word, lang, wnode, at in listed:
+                if lang is not None:
+                    claim(word, wnode, at, kname, lang, "alias")
+                    aliases.setdefault(lang, []).append(word)
+            for lang in aliases:
+                if replies and lang not in replies:
+                    reader.warn(kfields["aliases"][1], f"{where}.aliases", "alias_without_reply",
+                                language=lang, fallback=language)
+        if replies:
+            keywords[kname] = Keyword(kname, MappingProxyType(replies),
+                                      MappingProxyType({k: tuple(v) for k, v in aliases.items()}))
+
+    if "default" in fields:
+        default_text = texts["default"].get(language, "")
+        reader.report(fields["default"][1], f"{entry}.default", rules.default_mentions(default_text, keywords))
+    for finding in rules.close_words(lookup):
+        first = finding.args["keyword"]
+        node_of = (keyword_fields or {}).get(first)
+        reader.report(node_of[0] if node_of else None, f"{entry}.keywords.{first}", [finding])
+
+    targets: dict[int, list[WordEntry]] = {}
+    for word_entry in lookup.values():
+        if not word_entry.word.isdigit():
+            targets.setdefault(len(word_entry.word), []).append(word_entry)
+    kset = KeywordSet(
+        name=name,
+        language=language,
+        keywords=MappingProxyType(keywords),
+        default=MappingProxyType(texts.get("default") or {language: ""}),
+        help=MappingProxyType(texts.get("help") or {language: ""}),
+        optout_reply=_freeze(texts.get("optout_reply")),
+        optin_reply=_freeze(texts.get("optin_reply")),
+        danger_footer=_freeze(texts.get("danger_footer")),
+        lookup=MappingProxyType(lookup),
+        typo_targets=MappingProxyType({n: tuple(v) for n, v in targets.items()}),
+    )
+    for lang, text in texts.get("danger_footer", {}).items():
+        place = _at(entry, "danger_footer", lang, language)
+        followers.append((place, nodes["danger_footer"][lang], lang, text))
+    return kset, followers
+
+
+def _read_danger(
+    reader: NodeReader, key: Node, node: Node, languages: Iterable[str], default_language: str
+) -> tuple[list[DangerPhrase], dict[str, str]]:
+    fields = reader.mapping(node, "danger", required=("phrases", "reply"), key=key)
+    if fields is None:
+        return [], {}
+    phrases: list[DangerPhrase] = []
+    seen: dict[tuple[str, bool], int | None] = {}
+    if "phrases" in fields:
+        items = reader.words_by_language(fields["phrases"][1], "danger.phrases", None)
+        if not items and isinstance(fields["phrases"][1], (SequenceNode, MappingNode)):
+            reader.refuse(fields["phrases"][1], "danger.phrases", "needs_one", what="phrase")
+        for text, language, pnode, where in items:
+            prefix = text.endswith("*")
+            words = normalise(text.rstrip("*"))
+            if not words or "*" in text.rstrip("*"):
+                reader.refuse(pnode, where, "bad_phrase", phrase=text)
+                continue
+            if (words, prefix) in seen:
+                reader.warn(pnode, where, "repeated_phrase", phrase=text, line=seen[(words, prefix)])
+                continue
+            seen[(words, prefix)] = line_of(pnode)
+            phrases.append(DangerPhrase(text, words, language, prefix))
+    replies: dict[str, str] = {}
+    rnodes: dict[str, Node] = {}
+    if "reply" in fields:
+        rnode = fields["reply"][1]
+        if isinstance(rnode, MappingNode):
+            replies, rnodes = reader.texts(rnode, "danger.reply", None)
+            for language in sorted(set(languages) - set(replies)):
+                reader.refuse(rnode, "danger.reply", "no_language_text", language=language)
+        else:
+            text = reader.text(rnode, "danger.reply")
+            if text is not None:
+                # One text for every language the book answers in.
+                replies = {language: text for language in {default_language, *languages}}
+                rnodes = {language: rnode for language in replies}
+        checked: set[str] = set()
+        for language, text in replies.items():
+            if text not in checked:
+                checked.add(text)
+                place = f"danger.reply.{language}" if isinstance(rnode, MappingNode) else "danger.reply"
+                reader.report(rnodes[language], place, rules.reply(text, needs_999=True))
+    return phrases, replies
+
+
+def _read_number(
+    reader: NodeReader, key_node: ScalarNode, node: Node, default_set: str, sets: Mapping[str, KeywordSet],
+) -> NumberConfig | None:
+    raw = key_node.value.strip()
+    entry = f"numbers.{raw}"
+    if SHORT_CODE.match(raw):
+        number, shape = raw, "short_code"
+    elif _E164.match(raw) and rules.valid_phone(raw):
+        number, shape = raw, "long_code"
+    else:
+        canonical = canonical_number(raw)
+        suggestion = canonical if canonical.startswith("+") and canonical != raw else None
+        reader.refuse(key_node, entry, "bad_receiving_number", number=raw, suggestion=suggestion)
+        return None
+    fields = reader.mapping(node, entry, optional=("set", "kind", "rate_per_second", "confirmations", "relay",
+                                                   "relay_ack"), key=key_node)
+    if fields is None:
+        return None
+    set_name = default_set
+    if "set" in fields:
+        set_name = reader.text(fields["set"][1], f"{entry}.set") or default_set
+        if set_name not in sets:
+            reader.refuse(fields["set"][1], f"{entry}.set", "unknown_set", name=set_name, have=tuple(sets))
+            return None
+    kind = shape
+    if "kind" in fields:
+        value = reader.text(fields["kind"][1], f"{entry}.kind")
+        if value is not None and value not in DEFAULT_RATES:
+            reader.refuse(fields["kind"][1], f"{entry}.kind", "not_a_choice", value=value,
+                          choices=tuple(DEFAULT_RATES))
+        elif value is not None and value != shape:
+            reader.refuse(fields["kind"][1], f"{entry}.kind", "kind_mismatch", kind=value, number=raw, shape=shape)
+    rate = DEFAULT_RATES[kind]
+    if "rate_per_second" in fields:
+        rnode = fields["rate_per_second"][1]
+        if not (isinstance(rnode, ScalarNode) and rnode.tag in (_INT, _FLOAT)):
+            reader.refuse(rnode, f"{entry}.rate_per_second", "not_a_number")
+        else:
+            rate = float(yaml.safe_load(rnode.value))
+            if not 0 < rate <= 1000:
+                reader.refuse(rnode, f"{entry}.rate_per_second", "out_of_range", value=rnode.value, above=0,
+                              at_most=1000)
+    confirmations = ""
+    if "confirmations" in fields:
+        value = reader.text(fields["confirmations"][1], f"{entry}.confirmations")
+        if value is not None and value not in CONFIRMATIONS:
+            reader.refuse(fields["confirmations"][1], f"{entry}.confirmations", "not_a_choice", value=value,
+                          choices=CONFIRMATIONS)
+        elif value is not None:
+            confirmations = value
+    relay: bool | None = False
+    if "relay" in fields:
+        rnode = fields["relay"][1]
+        if not (isinstance(rnode, ScalarNode) and rnode.tag == _BOOL):
+            reader.refuse(rnode, f"{entry}.relay", "not_a_bool")
+            relay = None  # unknown: relay_ack can be neither required nor refused
+        else:
+            relay = bool(yaml.safe_load(rnode.value))
+    ack: dict[str, str] = {}
+    if relay is None:
+        pass
+    elif "relay_ack" in fields:
+        if not relay:
+            reader.refuse(fields["relay_ack"][0], f"{entry}.relay_ack", "relay_only")
+        else:
+            set_language = sets[set_name].language if set_name in sets else "en"
+            ack, nodes = reader.texts(fields["relay_ack"][1], f"{entry}.relay_ack", set_language)
+            for lang, text in ack.items():
+                reader.report(nodes[lang], _at(entry, "relay_ack", lang, set_language),
+                              rules.reply(text, needs_999=True))
+    elif relay:
+        reader.refuse(key_node, entry, "missing_field", field="relay_ack",
+                      what="the text sent back on a relay line")
+    return NumberConfig(number, set_name, kind, rate, bool(relay), _freeze(ack), confirmations=confirmations)
+
+
+def _syntax_problem(exc: yaml.YAMLError, source: str, text: str) -> Problem:
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        what = exc.problem or exc.context or "not valid YAML"
+        if exc.context and exc.problem:
+            started = exc.context_mark
+            on = f" on line {started.line + 1}" if started and mark and started.line != mark.line else ""
+            what += f" ({exc.context}{on})"
+        if "'\\t'" in what:  # PyYAML shows the tab as '\t'
+            what += "; indent with spaces, not tabs"
+        return Problem(source, mark.line + 1 if mark else None, "", "yaml_syntax", {"detail": what})
+    if isinstance(exc, yaml.reader.ReaderError):
+        line = text.count("\n", 0, exc.position) + 1
+        if isinstance(exc.character, int):
+            return Problem(source, line, "", "yaml_character", {"character": exc.character})
+        return Problem(source, line, "", "yaml_unreadable", {"detail": exc.reason})
+    return Problem(source, None, "", "yaml_error", {"detail": str(exc)})
+
+
+def parse_book(text: str, source: str = "keywords.yaml") -> KeywordBook:
+    """Check and index the keywords YAML `text`; KeywordFileError lists every problem with its line."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        raise KeywordFileError([_syntax_problem(exc, source, text)]) from None
+    reader = NodeReader(source)
+    if root is None:
+        reader.refuse(None, "", "empty_file")
+        raise KeywordFileError(reader.problems)
+    fields = reader.mapping(root, "", required=("version", "default_set", "danger", "sets"),
+                            optional=("numbers",))
+    if fields is None:
+        raise KeywordFileError(reader.problems)
+
+    version = 0
+    if "version" in fields:
+        vnode = fields["version"][1]
+        if isinstance(vnode, ScalarNode) and vnode.tag == _INT and vnode.value == "1":
+            version = 1
+        else:
+            reader.refuse(vnode, "version", "unknown_version", value=getattr(vnode, "value", ""))
+
+    sets: dict[str, KeywordSet] = {}
+    followers: dict[str, _Followers] = {}
+    if "sets" in fields:
+        set_fields = reader.mapping(fields["sets"][1], "sets", any_keys=True)
+        if set_fields is not None and not set_fields:
+            reader.refuse(fields["sets"][1], "sets", "needs_one", what="set")
+        for name, (key, node) in (set_fields or {}).items():
+            read = _read_set(reader, name, key, node)
+            if read is not None:
+                sets[name], followers[name] = read
+
+    default_set = ""
+    if "default_set" in fields:
+        default_set = reader.text(fields["default_set"][1], "default_set") or ""
+        if default_set and sets and default_set not in sets:
+            reader.refuse(fields["default_set"][1], "default_set", "unknown_set", name=default_set,
+                          have=tuple(sets))
+    default_language = sets[default_set].language if default_set in sets else "en"
+
+    languages = {kset.language for kset in sets.values()}
+    phrases: list[DangerPhrase] = []
+    danger_reply: dict[str, str] = {}
+    if "danger" in fields:
+        phrases, danger_reply = _read_danger(reader, *fields["danger"], languages, default_language)
+    if danger_reply:
+        for name, kset in sets.items():
+            for place, node, language, reply in followers[name]:
+                preamble = danger_reply.get(language) or danger_reply.get(kset.language, "")
+                reader.report(node, place, rules.with_danger_preamble(preamble, reply))
+
+    numbers: dict[str, NumberConfig] = {}
+    if "numbers" in fields:
+        listed = reader.mapping(fields["numbers"][1], "numbers", any_keys=True) or {}
+        for raw, (key, node) in listed.items():
+            config = _read_number(reader, key, node, default_set, sets)
+            if config is None:
+                continue
+            if config.number in numbers:
+                reader.refuse(key, f"numbers.{raw}", "listed_twice", number=config.number)
+                continue
+            numbers[config.number] = config
+
+    reader.problems.sort(key=lambda p: p.line or 0)
+    reader.warnings.sort(key=lambda p: p.line or 0)
+    if reader.problems:
+        raise KeywordFileError(reader.problems, reader.warnings)
+    return KeywordBook(
+        version=version,
+        default_set=default_set,
+        sets=MappingProxyType(sets),
+        numbers=MappingProxyType(numbers),
+        danger_phrases=tuple(phrases),
+        danger_reply=MappingProxyType(danger_reply),
+        warnings=tuple(reader.warnings),
+        source=source,
+        source_text=text,
+    )
+
+
+def load_book(path: str | PathLike[str]) -> KeywordBook:
+    """Read and check the keywords file at `path` (UTF-8)."""
+    source = str(path)
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError as exc:
+        error = exc.strerror or str(exc)
+        raise KeywordFileError([Problem(source, None, "", "unreadable_file", {"error": error})]) from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise KeywordFileError([Problem(source, line, "", "not_utf8")]) from None
+    return parse_book(text, source)
