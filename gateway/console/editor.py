@@ -26,6 +26,7 @@ from gateway.keywords.rules import bad_phone_numbers
 from gateway.runtime import signpost
 
 Fields = dict[str, tuple[str, bool]]  # form field -> (entry in the file, exact match only)
+Placer = Callable[[Problem], tuple[str, str] | None]  # a problem no field's entry names -> (field, message)
 SET_TEXTS = (
     ("default", "Default reply (texts that match no keyword)", True),
     ("help", "Help reply (HELP or INFO on its own)", True),
@@ -98,8 +99,10 @@ def set_languages(kset: dict[str, Any]) -> list[str]:
     return [main] + sorted(found - {main})
 
 
-def assign(problems: list[Problem], fields: Fields) -> tuple[dict[str, list[str]], list[str]]:
-    """Each problem on the form field whose entry it names (the most specific), others in the general list."""
+def assign(problems: list[Problem], fields: Fields, place: Placer | None = None
+           ) -> tuple[dict[str, list[str]], list[str]]:
+    """Each problem on the form field whose entry it names (the most specific), else where `place` puts it,
+    else in the general list."""
     errors: dict[str, list[str]] = {}
     general: list[str] = []
     for problem in problems:
@@ -108,15 +111,17 @@ def assign(problems: list[Problem], fields: Fields) -> tuple[dict[str, list[str]
             hit = problem.entry == entry or (not exact and problem.entry.startswith((entry + ".", entry + "[")))
             if hit and (best is None or len(entry) > len(fields[best][0])):
                 best = name
-        reason = problem.reason.removeprefix("refused: ")
-        if best is None:
-            general.append(f"{problem.entry}: {reason}" if problem.entry else reason)
+        placed = place(problem) if best is None and place is not None else None
+        if best is not None:
+            errors.setdefault(best, []).append(problem.message)
+        elif placed is not None:
+            errors.setdefault(placed[0], []).append(placed[1])
         else:
-            errors.setdefault(best, []).append(reason)
+            general.append(f"{problem.entry}: {problem.message}" if problem.entry else problem.message)
     return errors, general
 
 
-def save(mutate: Callable[[dict[str, Any]], None], fields: Fields, action: str
+def save(mutate: Callable[[dict[str, Any]], None], fields: Fields, action: str, place: Placer | None = None
          ) -> tuple[bool, dict[str, list[str]], list[str], list[Problem]]:
     """Apply `mutate` to the working text and save it as the draft if it passes every check."""
     r = signpost().redis
@@ -127,7 +132,7 @@ def save(mutate: Callable[[dict[str, Any]], None], fields: Fields, action: str
     try:
         book = parse_book(new_text, "draft")
     except KeywordFileError as exc:
-        errors, general = assign(exc.problems, fields)
+        errors, general = assign(exc.problems, fields, place)
         return False, errors, general, []
     versions.save_draft(r, new_text, base, who())
     audit.record(r, current_user.name, "draft-edit", action, client_addr())
@@ -236,10 +241,9 @@ def keyword(set_name: str, name: str | None) -> ResponseReturnValue:
         suffix = "" if lang == language else f".{lang}"
         fields[f"reply_{lang}"] = (f"{where}.reply{suffix}", False)
         fields[f"aliases_{lang}"] = (f"{where}.aliases{suffix}" if suffix else f"{where}.aliases", False)
-    ok, errors, general, warnings = save(mutate, fields, f"keyword {set_name}.{new_name}"
-                                         + ("" if name in (None, new_name) else f" (renamed from {name})"))
+    action = f"keyword {set_name}.{new_name}" + ("" if name in (None, new_name) else f" (renamed from {name})")
+    ok, errors, general, warnings = save(mutate, fields, action, _collisions(new_name, alias_words, language))
     if not ok:
-        general = _collisions_on_fields(general, new_name, alias_words, language, errors)
         return render_template("keyword.html", set_name=set_name, name=name, languages=languages, values=form,
                                errors=errors, general=general), 400
     flash(f"{new_name} saved to the draft. Try it in the sandbox, then publish.", "info")
@@ -249,28 +253,22 @@ def keyword(set_name: str, name: str | None) -> ResponseReturnValue:
     return redirect(url_for("console.keywords") + f"#kw-{set_name}-{new_name}")
 
 
-_COLLISION = re.compile(r"^sets\.[^.]+\.keywords\.([^.\[]+)\S*: '([^']+)' is already used by "
-                        r"(an alias of|keyword) (\S+) \(line \d+\)$")
-
-
-def _collisions_on_fields(general: list[str], keyword: str, alias_words: dict[str, list[str]], language: str,
-                          errors: dict[str, list[str]]) -> list[str]:
+def _collisions(keyword: str, alias_words: dict[str, list[str]], language: str) -> Placer:
     """A word of this keyword that another keyword already uses is reported on the other keyword's line (it
     comes later in the file); show it on this form's field instead, naming the other keyword."""
-    rest = []
-    for line in general:
-        found = _COLLISION.match(line)
-        if found is None or found.group(4) != keyword:
-            rest.append(line)
-            continue
-        other, word, how = found.group(1), found.group(2), found.group(3)
-        if how == "keyword":
+
+    def place(problem: Problem) -> tuple[str, str] | None:
+        if problem.code != "word_taken" or problem.args["keyword"] != keyword:
+            return None
+        word, other = problem.args["word"], problem.args["claimant"]
+        if problem.args["match"] == "exact":
             field = "name"
         else:
             field = next((f"aliases_{lang}" for lang, listed in alias_words.items()
                           if word.lower() in (w.lower() for w in listed)), f"aliases_{language}")
-        errors.setdefault(field, []).append(f"{word!r} is already used by keyword {other}")
-    return rest
+        return field, f"{word!r} is already used by keyword {other}"
+
+    return place
 
 
 @bp.post("/sets/<set_name>/keywords/<name>/delete")

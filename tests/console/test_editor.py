@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import time
+from html import unescape
 
-from gateway.console import audit
-from gateway.keywords import engine, versions
+from gateway.console import audit, editor
+from gateway.keywords import engine, problems, versions
+from gateway.keywords.problems import Problem
 from gateway.keywords.reader import parse_book
 from gateway.runtime import signpost
 from tests.conftest import ROOT, SHORT_CODE
@@ -202,3 +205,59 @@ def test_keywords_page_shows_who_answers_stop_start_help(signed_in, r):
     page = client.get("/console/keywords").get_data(as_text=True)
     row = page.split("<td>82228</td>")[1].split("</tr>")[0]
     assert "STOP and START answered by Twilio" in row and "confirmations: twilio</span>" in row
+
+
+def shown_errors(html: str) -> tuple[dict[str, list[str]], list[str]]:
+    """({field: its refusals}, the general refusals at the top of the form) as the page shows them."""
+    fields = {name: [unescape(li) for li in re.findall(r"<li>Refused: (.*?)</li>", items, re.S)]
+              for name, items in re.findall(r'<ul class="errors" id="err-([^"]+)">(.*?)</ul>', html, re.S)}
+    block = re.search(r'<div class="flash error" role="alert">(.*?)</div>', html, re.S)
+    general = [unescape(li) for li in re.findall(r"<li>(.*?)</li>", block.group(1), re.S)] if block else []
+    return fields, general
+
+
+PLACED = [
+    # (form, field, what the field shows): each problem is placed by its code, entry and args
+    (dvs_form(aliases_en="VICTIM, STALKER"), "aliases_en", "'STALKER' is already used by keyword STALKING"),
+    (dvs_form(name="stalker"), "name", "'STALKER' is already used by keyword STALKING"),
+    (dvs_form(reply_en="Call 0800 000 00 now. " + GOOD), "reply_en",
+     "phone number '0800 000 00' is not a valid UK number"),
+]
+
+
+def test_collisions_and_bad_numbers_are_shown_on_their_field(signed_in, r):
+    client = signed_in("editor")
+    for form, field, shown in PLACED:
+        response = post(client, DVS, form)
+        assert response.status_code == 400, form
+        assert shown_errors(response.get_data(as_text=True)) == ({field: [shown]}, []), form
+    assert versions.get_draft(r) is None
+
+
+def test_problems_are_placed_by_code_not_by_wording(signed_in, monkeypatch):
+    monkeypatch.setitem(problems.REFUSALS, "word_taken", lambda **args: "reworded collision")
+    monkeypatch.setitem(problems.REFUSALS, "bad_phone_number", lambda number: f"reworded: {number}")
+    client = signed_in("editor")
+    expected = [({"aliases_en": ["'STALKER' is already used by keyword STALKING"]}, []),
+                ({"name": ["'STALKER' is already used by keyword STALKING"]}, []),
+                ({"reply_en": ["reworded: 0800 000 00"]}, [])]
+    for (form, _, _), shown in zip(PLACED, expected, strict=True):
+        assert shown_errors(post(client, DVS, form).get_data(as_text=True)) == shown, form
+
+
+def test_assign_places_by_entry_then_by_the_placer():
+    fields = {"name": ("sets.main.keywords.DVS", True), "reply_en": ("sets.main.keywords.DVS.reply", False),
+              "aliases_en": ("sets.main.keywords.DVS.aliases", False)}
+    taken = Problem("draft", 30, "sets.main.keywords.STALKING.aliases[0]", "word_taken",
+                    {"word": "STALKER", "keyword": "DVS", "match": "alias", "line": 17, "claimant": "STALKING"})
+    phone = Problem("draft", 18, "sets.main.keywords.DVS.reply", "bad_phone_number", {"number": "0800 000 00"})
+    other = Problem("draft", 4, "numbers.82228.rate_per_second", "not_a_number")
+    place = editor._collisions("DVS", {"en": ["VICTIM", "stalker"]}, "en")
+    assert editor.assign([taken, phone, other], fields, place) == (
+        {"aliases_en": ["'STALKER' is already used by keyword STALKING"],
+         "reply_en": ["phone number '0800 000 00' is not a valid UK number"]},
+        ["numbers.82228.rate_per_second: must be a number"])
+    # Without the placer, or for another keyword's word, the collision stays in the general list.
+    general = ["sets.main.keywords.STALKING.aliases[0]: 'STALKER' is already used by an alias of DVS (line 17)"]
+    assert editor.assign([taken], fields)[1] == general
+    assert editor.assign([taken], fields, editor._collisions("POLICE", {}, "en"))[1] == general
