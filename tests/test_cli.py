@@ -69,6 +69,7 @@ def test_simulate_with_twilios_optout_type(runner):
     assert bad.exit_code == 2 and "--optout-type" in bad.output
 
 
+@pytest.mark.slow  # a separate process
 def test_flask_command_line_end_to_end(settings_env):
     env = dict(os.environ)
     result = subprocess.run(
@@ -79,6 +80,7 @@ def test_flask_command_line_end_to_end(settings_env):
     assert "0808 802 0300" in result.stdout
 
 
+@pytest.mark.slow  # a separate process
 def test_check_reports_a_broken_live_file_cleanly(settings_env, tmp_path):
     """Staff edit keywords.yaml in place and run the check: the app still loads, the check says why."""
     bad = tmp_path / "keywords.yaml"

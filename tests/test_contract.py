@@ -37,6 +37,9 @@ def prism_binary() -> str | None:
     return shutil.which("prism")
 
 
+pytestmark = pytest.mark.slow  # Prism runs as a separate process
+
+
 @pytest.fixture(scope="module")
 def prism() -> Iterator[str]:
     binary = prism_binary()

@@ -60,6 +60,7 @@ def test_max_in_window():
     assert max_in_window([0, 1, 2]) == 1
 
 
+@pytest.mark.slow  # a separate process
 def test_two_worker_processes_never_exceed_the_cap(settings_env, monkeypatch, tmp_path, r, standin):
     rate = 5
     monkeypatch.setenv("KEYWORDS_FILE", keywords_at(tmp_path, rate))
@@ -83,6 +84,7 @@ def test_two_worker_processes_never_exceed_the_cap(settings_env, monkeypatch, tm
     assert len({qs[REPLIES].fetch_job(f"send-cap-{i}").worker_name for i in range(n)}) == 2
 
 
+@pytest.mark.slow  # a separate process
 def test_urgent_and_relay_overtake_a_routine_backlog(settings_env, monkeypatch, tmp_path, r, standin):
     rate = 10
     monkeypatch.setenv("KEYWORDS_FILE", keywords_at(tmp_path, rate))

@@ -170,12 +170,17 @@ def test_commands_from_unknown_numbers_are_ignored_and_logged(client, r, run_job
     assert not any(m["body"] == "hello" for m in to(standin, TEXTER))
 
 
-@pytest.mark.parametrize("body", ["ACK ZZZZ", "R ZZZZ hi", "CLOSE ZZZZ", "what?"])
-def test_bad_commands_get_a_clear_answer(client, r, run_jobs, standin, body):
+@pytest.mark.parametrize(("body", "expected"), [
+    ("ACK ZZZZ", "No open case ZZZZ."),
+    ("R ZZZZ hi", "Not sent: no open case ZZZZ or empty message."),
+    ("CLOSE ZZZZ", "No open case ZZZZ."),
+    ("what?", "Not understood. Use: ACK <id>, R <id> <message>, CLOSE <id>."),
+])
+def test_bad_commands_get_a_clear_answer(client, r, run_jobs, standin, body, expected):
     post_signed(client, "/sms", inbound_form(body, texter=CONTROL_ROOM[0], to=RELAY_LINE))
     run_jobs()
     (answer,) = to(standin, CONTROL_ROOM[0])
-    assert "No open case ZZZZ" in answer["body"] or "Not sent" in answer["body"] or "Use:" in answer["body"]
+    assert answer["body"] == expected
     assert cases.open_cases(r) == []
 
 
@@ -256,6 +261,7 @@ def test_redis_down_relay_text_is_forwarded_by_twilio_inline(config):
     assert all("help me please" in m.text and TEXTER in m.text for m in messages if m.get("to"))
 
 
+@pytest.mark.slow  # a separate process
 def test_ack_and_forward_leave_within_5_seconds(settings_env, r, standin, worker_process):
     """A real worker process, idle, and the webhook: the texter's ack and the forwards reach Twilio fast."""
     client = create_app(settings_env).test_client()

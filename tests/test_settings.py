@@ -98,6 +98,7 @@ def test_every_setting_is_in_env_example():
         assert f"\n{name}=" in example, name
 
 
+@pytest.mark.slow  # a separate process
 def test_start_up_fails_with_one_clear_line(tmp_path):
     env = {"PATH": "/usr/bin:/bin", "SIGNPOST_ENV": "production", "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
            "SECRET_KEY": "x"}
@@ -107,6 +108,7 @@ def test_start_up_fails_with_one_clear_line(tmp_path):
     assert "TWILIO_AUTH_TOKEN is not set" in result.stderr.strip().splitlines()[-1]
 
 
+@pytest.mark.slow  # a separate process
 def test_worker_refuses_bad_config_with_one_line():
     env = {"PATH": "/usr/bin:/bin", "SIGNPOST_ENV": "production"}
     result = subprocess.run([sys.executable, "-m", "workers", "--burst"], cwd=ROOT, env=env,
@@ -117,6 +119,7 @@ def test_worker_refuses_bad_config_with_one_line():
     ]
 
 
+@pytest.mark.slow  # a separate process
 @pytest.mark.parametrize("arg", ["0", "-1", "many", "65"])
 def test_worker_concurrency_is_checked(arg):
     result = subprocess.run([sys.executable, "-m", "workers", "--concurrency", arg], cwd=ROOT,

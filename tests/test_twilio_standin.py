@@ -459,6 +459,7 @@ def test_control_endpoints_in_process(client: Client, standin: TwilioStandin) ->
     assert send(client).status == "queued"
 
 
+@pytest.mark.slow  # a separate process
 def test_cli_serves_and_lists_messages() -> None:
     proc = subprocess.Popen(
         [
