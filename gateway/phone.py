@@ -25,9 +25,9 @@ MAX_RAW = 32  # no real sender is longer; longer input is junk and is never pars
 SHOWN_MAX = 40
 _SHORT_CODE = re.compile(r"^\d{3,6}$")  # longer digit strings are read as numbers
 _LETTER = re.compile(r"[^\W\d_]")
-# Valid numbers of these types never receive an SMS.
-_NO_SMS = frozenset({PhoneNumberType.PREMIUM_RATE, PhoneNumberType.SHARED_COST, PhoneNumberType.UAN,
-                     PhoneNumberType.VOICEMAIL})
+# Types that never receive an SMS (UNKNOWN: not a valid number at all).
+_NO_SMS = frozenset({PhoneNumberType.UNKNOWN, PhoneNumberType.PREMIUM_RATE, PhoneNumberType.SHARED_COST,
+                     PhoneNumberType.UAN, PhoneNumberType.VOICEMAIL})
 
 
 @dataclass(frozen=True)
@@ -71,8 +71,8 @@ def classify(raw: str | None) -> Sender:
     reason = phonenumbers.is_possible_number_with_reason(number)
     if reason == ValidationResult.IS_POSSIBLE_LOCAL_ONLY:
         return Sender(raw, "local_only")
-    if (reason != ValidationResult.IS_POSSIBLE or not phonenumbers.is_valid_number(number)
-            or phonenumbers.number_type(number) in _NO_SMS):
+    # number_type is UNKNOWN exactly when is_valid_number is false: one look-up answers both.
+    if reason != ValidationResult.IS_POSSIBLE or phonenumbers.number_type(number) in _NO_SMS:
         return Sender(raw, "invalid")
     return Sender(raw, "phone", phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
 

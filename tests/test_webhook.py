@@ -226,3 +226,29 @@ def test_refused_keywords_file_still_answers_and_is_not_ready(config, tmp_path, 
     assert "999" in text
     ready = client.get("/readyz")
     assert ready.status_code == 503 and "keywords not loaded" in ready.json["problems"]
+
+
+def test_log_lines_of_a_text_carry_its_message_sid_and_request_id(client, r):
+    import json
+
+    from gateway.ops import logs
+
+    lines: list[dict] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(json.loads(logs.JsonFormatter().format(record)))
+
+    keep = Keep()
+    logging.getLogger("signpost").addHandler(keep)
+    try:
+        form = inbound_form("DVS")
+        response = post_signed(client, "/sms", form, headers={"X-Request-Id": "req-42"})
+        client.post("/sms", data=inbound_form("DVS"), base_url=PUBLIC_URL)  # unsigned: refused
+    finally:
+        logging.getLogger("signpost").removeHandler(keep)
+    assert response.headers["X-Request-Id"] == "req-42"
+    (inbound,) = [line for line in lines if line["msg"].startswith("inbound ")]
+    assert (inbound["message_sid"], inbound["request_id"]) == (form["MessageSid"], "req-42")
+    (refused,) = [line for line in lines if line["msg"].startswith("refused webhook")]
+    assert "message_sid" not in refused  # an unsigned body names nothing in the logs

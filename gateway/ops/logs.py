@@ -22,7 +22,6 @@ from gateway.phone import scrub
 REQUEST_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("signpost_request_id", default=None)
 MESSAGE_SID: contextvars.ContextVar[str | None] = contextvars.ContextVar("signpost_message_sid", default=None)
 _REQUEST_ID_OK = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
-_SID_OK = re.compile(r"^(SM|MM)[0-9a-fA-F]{32}$")
 _STANDARD = frozenset(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
 
 
@@ -72,15 +71,19 @@ def handler(json_lines: bool) -> logging.Handler:
     return out
 
 
+def bind_message_sid(sid: str) -> None:
+    """Put the MessageSid of the text being handled (already checked) on the request's log lines."""
+    MESSAGE_SID.set(sid)
+
+
 def init_app(app: Flask) -> None:
-    """Bind a request id and the MessageSid to every log line of a request."""
+    """Bind a request id to every log line of a request (the webhook binds the MessageSid once checked)."""
 
     @app.before_request
     def _bind() -> None:
+        # No form parsing here: a body is read only by the view that needs it, after its checks.
         given = request.headers.get("X-Request-Id", "")
         REQUEST_ID.set(given if _REQUEST_ID_OK.match(given) else uuid.uuid4().hex)
-        sid = request.form.get("MessageSid", "") if request.method == "POST" and request.form else ""
-        MESSAGE_SID.set(sid if _SID_OK.match(sid) else None)
 
     @app.after_request
     def _echo(response: Response) -> Response:

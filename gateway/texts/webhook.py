@@ -12,7 +12,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from gateway import phone
 from gateway.keywords import engine
-from gateway.ops import metrics
+from gateway.ops import logs, metrics
 from gateway.runtime import signpost
 from gateway.texts import inbound, intake, msglog
 from gateway.texts.signature import twilio_signed
@@ -58,6 +58,7 @@ def read_inbound() -> inbound.Inbound | str:
     sid = form.get("MessageSid", "").strip()
     if not SID.match(sid):
         return "missing or malformed MessageSid"
+    logs.bind_message_sid(sid)
     ours = form.get("To", "").strip()
     if not OUR_NUMBER.match(ours):
         return "To is not one of our numbers"
@@ -118,6 +119,7 @@ def receive_status() -> tuple[str, int]:
     if not SID.match(sid) or status not in STATUSES:
         log.warning("refused status callback: sid or status malformed")
         return "", 400
+    logs.bind_message_sid(sid)
     error_code = form.get("ErrorCode", "").strip() or None
     if error_code is not None and not error_code.isdigit():
         error_code = None
