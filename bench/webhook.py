@@ -185,8 +185,9 @@ def main() -> None:
             problems.append(f"{name} ran out of requests before --seconds ended: raise --requests")
         print(line)
     workers = {run["workers"] for runs in results.values() for run in runs}
+    each = ",".join(f"{g['rps'] / n['rps']:.2f}" for g, n in zip(results["gateway"], results["naive"], strict=True))
     print(f"workers={','.join(map(str, sorted(workers)))} rounds={args.rounds} seconds={args.seconds} "
-          f"client_threads={args.threads * 2} requests={args.requests}")
+          f"client_threads={args.threads * 2} requests={args.requests} vs_naive_each_round={each}")
     for problem in problems:
         print(f"CHECK FAILED: {problem}")
     print(f"vs_naive={rps['gateway'] / rps['naive']:.2f} vs_bare={rps['gateway'] / rps['bare']:.2f} "
