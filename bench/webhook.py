@@ -10,8 +10,10 @@ as Twilio sends them); the Redis database is flushed before each app so every ap
 request. Per app: the median requests/s over the rounds, and ok, errors, p50 and p99 over all rounds; for naive
 and gateway, the jobs RQ's queues gained (Queue.count) must equal the ok requests.
 
+The load generator runs on the same machine and shares its CPU with gunicorn and Redis. Each round's line says
+how many cores other processes took meanwhile (other_processes_cores, from /proc): well above 0 means noisy figures.
+
 Last line: vs_naive=<gateway rps / naive rps> vs_bare=<gateway rps / bare rps> p99_ms=<gateway p99 latency>.
-The load generator runs on the same machine and shares its CPU with gunicorn and Redis.
 """
 
 from __future__ import annotations
@@ -84,10 +86,24 @@ def queued(r: redis.Redis) -> int:
     return sum(Queue(name, connection=r).count for name in QUEUES)
 
 
+def cpu_seconds(redis_pid: int) -> tuple[float, float]:
+    """Busy CPU seconds of the whole machine (steal included), and of this process, its reaped children and Redis."""
+    tick = os.sysconf("SC_CLK_TCK")
+    user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, Path("/proc/stat").read_text().split()[1:9])
+    t = os.times()
+    stat = Path(f"/proc/{redis_pid}/stat")  # absent when Redis runs elsewhere
+    redis_ticks = sum(map(int, stat.read_text().rsplit(")", 1)[1].split()[11:13])) if stat.exists() else 0
+    ours = t.user + t.system + t.children_user + t.children_system + redis_ticks / tick
+    return (user + nice + system + irq + softirq + steal) / tick, ours
+
+
 def measure(target: str, port: int, env: dict[str, str], r: redis.Redis, warm: list[bytes], requests: list[bytes],
             args: argparse.Namespace, log: Path) -> dict:
     """One app's run on a flushed database: warm up, then fire `requests` for --seconds."""
     r.flushdb()
+    redis_pid = r.info("server")["process_id"]
+    busy, ours = cpu_seconds(redis_pid)
+    started = time.monotonic()
     proc = start_gunicorn(target, port, env, log)
     try:
         run_load(HOST, port, warm, 5)
@@ -96,11 +112,14 @@ def measure(target: str, port: int, env: dict[str, str], r: redis.Redis, warm: l
         result["queued"] = queued(r) - before
         result["workers"] = len(worker_pids(proc.pid))
         result["exhausted"] = result["ok"] + result["bad"] >= len(requests)
-        return result
     finally:
         proc.terminate()
-        proc.wait(15)
+        proc.wait(15)  # reaped, so its CPU and its workers' count as ours in cpu_seconds
         r.flushdb()
+    busy_after, ours_after = cpu_seconds(redis_pid)
+    # Cores that other processes (a test run, say) took meanwhile: a sign the figures are noisy.
+    result["others_cores"] = ((busy_after - busy) - (ours_after - ours)) / (time.monotonic() - started)
+    return result
 
 
 def claim_db(redis_url: str) -> tuple[redis.Redis, str]:
@@ -142,7 +161,8 @@ def main() -> None:
             for name, target in APPS.items():
                 result = measure(target, port, env, r, warm, requests, args, out / f"{name}.log")
                 results[name].append(result)
-                print(f"round {round_} {name:8s} requests/s={result['rps']:.0f}", flush=True)
+                print(f"round {round_} {name:8s} requests/s={result['rps']:.0f} "
+                      f"other_processes_cores={result['others_cores']:.2f}", flush=True)
     finally:
         locks.delete(lock)
         metrics_dir.cleanup()
@@ -165,8 +185,9 @@ def main() -> None:
             problems.append(f"{name} ran out of requests before --seconds ended: raise --requests")
         print(line)
     workers = {run["workers"] for runs in results.values() for run in runs}
+    each = ",".join(f"{g['rps'] / n['rps']:.2f}" for g, n in zip(results["gateway"], results["naive"], strict=True))
     print(f"workers={','.join(map(str, sorted(workers)))} rounds={args.rounds} seconds={args.seconds} "
-          f"client_threads={args.threads * 2} requests={args.requests}")
+          f"client_threads={args.threads * 2} requests={args.requests} vs_naive_each_round={each}")
     for problem in problems:
         print(f"CHECK FAILED: {problem}")
     print(f"vs_naive={rps['gateway'] / rps['naive']:.2f} vs_bare={rps['gateway'] / rps['bare']:.2f} "
