@@ -63,9 +63,10 @@ def enqueue_send(
     queue: Queue, to: str, from_: str, body: str, ref: str, *, pipeline: redis.client.Pipeline | None = None,
     meta: dict[str, Any] | None = None, on_failure: Callback | None = None,
 ) -> None:
-    """Queue one outbound SMS (inside `pipeline` when given)."""
-    queue.enqueue_call(SEND_JOB, kwargs=send_kwargs(to, from_, body, ref), pipeline=pipeline,
-                       **send_options(queue.name, ref, meta, on_failure))
+    """Queue one outbound SMS (inside `pipeline` when given, which the caller executes)."""
+    # enqueue_many, unlike enqueue_call, leaves a caller's pipeline as it is (no MULTI forced on it).
+    queue.enqueue_many([Queue.prepare_data(SEND_JOB, kwargs=send_kwargs(to, from_, body, ref),
+                                           **send_options(queue.name, ref, meta, on_failure))], pipeline=pipeline)
 
 
 OUTBOX = PREFIX + "outbox"

@@ -2,8 +2,8 @@
 
 Two Redis round trips for a keyword, default, help, opt-out or opt-in text: one pipeline reads whether the
 MessageSid is new (`SET NX`: Twilio may post a text twice, the texter gets one answer) and the texter's
-opt-out state; one MULTI/EXEC then stores the jobs (RQ's `Queue.enqueue_call` on that pipeline), the
-opt-out change and the message-log entry together. Relay texts open or thread a case (`gateway.relay.line`).
+opt-out state; one more pipeline then stores the jobs (RQ's `Queue.enqueue_many` on that pipeline), the
+opt-out change and the message-log entry. Relay texts open or thread a case (`gateway.relay.line`).
 If anything fails after the MessageSid was marked, the mark is taken back and the error escapes: the
 webhook then answers inline, and a retry from Twilio is handled afresh.
 """
@@ -72,8 +72,9 @@ def take(ctx: Context, msg: Inbound, decision: Decision) -> Outcome:
 
 def _store(ctx: Context, msg: Inbound, decision: Decision, opted_out: bool) -> Outcome:
     done = plan(ctx.settings, msg, decision, opted_out)
-    with ctx.r.pipeline() as p:
-        p.multi()
+    # One round trip. Not a MULTI: a reply lost after Redis applied it costs a repeat either way (the webhook
+    # then answers inline), and the text's writes depend on nothing read here.
+    with ctx.r.pipeline(transaction=False) as p:
         for send in done.sends:
             sending.enqueue_send(ctx.queues[send.queue], send.to, msg.ours, send.body, send.ref, pipeline=p)
         _opt_change(p, msg, decision)

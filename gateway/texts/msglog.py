@@ -26,6 +26,8 @@ log = logging.getLogger("signpost.msglog")
 
 INDEX = PREFIX + "msglog"
 SCAN_LIMIT = 5000  # newest entries looked at per page view
+TRIM_EVERY = 60.0
+_next_trim = [0.0]
 
 
 def entry_key(entry_id: str) -> str:
@@ -47,7 +49,9 @@ def add(p: redis.client.Pipeline, settings: Settings, entry_id: str, fields: dic
     p.expire(entry_key(entry_id), ttl)
     if index:
         p.zadd(INDEX, {entry_id: fields.get("at", now)})
-        p.zremrangebyscore(INDEX, "-inf", now - ttl)
+        if now >= _next_trim[0]:  # the index is trimmed to retention about once a minute per process
+            _next_trim[0] = now + TRIM_EVERY
+            p.zremrangebyscore(INDEX, "-inf", now - ttl)
 
 
 def _write(r: redis.Redis, settings: Settings, entry_id: str, fields: dict[str, Any],
