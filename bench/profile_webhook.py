@@ -190,7 +190,7 @@ def main() -> None:
     out = ROOT / "bench" / "out"
     out.mkdir(exist_ok=True)
     metrics_dir = tempfile.TemporaryDirectory(prefix="signpost-bench-metrics-")
-    env = app_env(args.redis_url, port, metrics_dir.name)
+    env = app_env(args.redis_url, f"http://{HOST}:{port}", metrics_dir.name)
     requests = [signed_request(HOST, port, TOKEN, ACCOUNT_SID, TEXTS[i % len(TEXTS)])[1] for i in range(args.requests)]
     r = redis.Redis.from_url(args.redis_url)
     locks, lock = claim_db(args.redis_url)
