@@ -4,7 +4,7 @@
     python bench/profile_webhook.py [--apps naive,gateway] [--seconds 20] [--rate 400]
 
 Each app runs under the same gunicorn command and settings as in bench/webhook.py, on signed requests, a flushed Redis
-database). While the load runs, py-spy samples two workers: one only while it holds the GIL (its Python CPU: where
+database. While the load runs, py-spy samples two workers: one only while it holds the GIL (its Python CPU: where
 to cut; system calls such as socket sends run without the GIL and are not in it), one by wall clock, idle included
 (where a request's latency goes, waiting on Redis and on the client's close included). Also printed: the workers'
 user and system CPU a request, from /proc, and redis-server's (the whole server: other clients count too). Only samples
