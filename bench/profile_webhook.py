@@ -3,8 +3,8 @@
     .venv/bin/pip install py-spy   # not a project requirement
     python bench/profile_webhook.py [--apps naive,gateway] [--seconds 20] [--rate 400]
 
-Each app runs as bench/webhook.py runs it (deploy/gunicorn.conf.py, the same signed requests, a flushed Redis
-database). While the load runs, py-spy samples two workers: one only while it holds the GIL (its Python CPU: where
+Each app runs under the same gunicorn command and settings as in bench/webhook.py, on signed requests, a flushed Redis
+database. While the load runs, py-spy samples two workers: one only while it holds the GIL (its Python CPU: where
 to cut; system calls such as socket sends run without the GIL and are not in it), one by wall clock, idle included
 (where a request's latency goes, waiting on Redis and on the client's close included). Also printed: the workers'
 user and system CPU a request, from /proc, and redis-server's (the whole server: other clients count too). Only samples
@@ -190,7 +190,7 @@ def main() -> None:
     out = ROOT / "bench" / "out"
     out.mkdir(exist_ok=True)
     metrics_dir = tempfile.TemporaryDirectory(prefix="signpost-bench-metrics-")
-    env = app_env(args.redis_url, port, metrics_dir.name)
+    env = app_env(args.redis_url, f"http://{HOST}:{port}", metrics_dir.name)
     requests = [signed_request(HOST, port, TOKEN, ACCOUNT_SID, TEXTS[i % len(TEXTS)])[1] for i in range(args.requests)]
     r = redis.Redis.from_url(args.redis_url)
     locks, lock = claim_db(args.redis_url)
