@@ -9,7 +9,8 @@ from __future__ import annotations
 import logging
 import secrets
 
-from flask import Blueprint, Flask
+from flask import Blueprint, Flask, Request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 
@@ -18,6 +19,16 @@ bp = Blueprint("console", __name__, url_prefix="/console", template_folder="temp
 login_manager = LoginManager()
 csrf = CSRFProtect()
 log = logging.getLogger("signpost.console")
+
+
+class ConsoleSessions(SecureCookieSessionInterface):
+    """Cookie sessions for the console only: Twilio's webhooks carry no cookie, and opening a session for each
+    text (a signing serializer built per request, a Vary: Cookie on the answer) buys them nothing."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if not request.path.startswith(bp.url_prefix or "/console"):
+            return None  # Flask gives the request a read-only null session
+        return super().open_session(app, request)
 
 
 def init_app(app: Flask) -> None:
@@ -38,6 +49,7 @@ def init_app(app: Flask) -> None:
         WTF_CSRF_CHECK_DEFAULT=False,  # checked in the blueprint's before_request, so /sms stays CSRF-free
         WTF_CSRF_TIME_LIMIT=12 * 3600,
     )
+    app.session_interface = ConsoleSessions()
     login_manager.init_app(app)
     login_manager.login_view = "console.login"
     login_manager.login_message = "Please sign in."

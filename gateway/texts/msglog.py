@@ -101,6 +101,7 @@ def recent(r: redis.Redis, settings: Settings, number_hash: str | None = None,
            status: str | None = None, limit: int = 200) -> list[dict[str, str]]:
     """Newest entries within retention, optionally only for one number digest and/or one status."""
     cutoff = time.time() - settings.retention_seconds
+    r.zremrangebyscore(INDEX, "-inf", cutoff)
     ids = r.zrevrangebyscore(INDEX, "+inf", cutoff, start=0, num=SCAN_LIMIT)
     out: list[dict[str, str]] = []
     for start in range(0, len(ids), 200):
