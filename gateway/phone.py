@@ -6,7 +6,9 @@ number that is only dialable locally or was cut off in transit, or one outside a
 receive an SMS: Twilio refuses a send to it with error 21211. phonenumbers decides, by the number's
 validity and type, never by its length.
 
-A full phone number or a message body never reaches a log line at INFO: `mask` keeps the last 3 digits.
+Every phone number the service reads goes through here: senders (`classify`), the numbers in settings and in
+the keywords file (`e164`, `national`). A full phone number or a message body never reaches a log line at
+INFO: `mask` keeps the last 3 digits.
 """
 
 from __future__ import annotations
@@ -50,6 +52,23 @@ class Sender:
             return self.e164
         text = "".join(ch if ch.isprintable() else "?" for ch in self.raw.strip())[:SHOWN_MAX]
         return text or "(no sender)"
+
+
+def e164(text: str, region: str | None = REGION) -> str | None:
+    """`text` in E.164 when it is a valid phone number (read as a UK number without a country code), else None."""
+    try:
+        number = phonenumbers.parse(text, region)
+    except Exception:  # NumberParseException, or worse on junk (lone surrogates): not a number
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def national(number: str) -> str:
+    """A valid E.164 number as dialled inside its country, digits only ("+447800002414" -> "07800002414")."""
+    parsed = phonenumbers.parse(number, None)
+    return re.sub(r"\D", "", phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL))
 
 
 def classify(raw: str | None) -> Sender:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
-import phonenumbers
+from gateway import phone
 
 PRODUCTION = "production"
 DEVELOPMENT = "development"
@@ -101,13 +101,10 @@ def _numbers(name: str, raw: str) -> tuple[str, ...]:
     for entry in (part.strip() for part in raw.split(",")):
         if not entry:
             continue
-        try:
-            parsed = phonenumbers.parse(entry, None)
-        except phonenumbers.NumberParseException as exc:
-            raise ConfigError(f"{name}: {entry!r} is not an E.164 phone number ({exc})") from None
-        if not phonenumbers.is_valid_number(parsed):
-            raise ConfigError(f"{name}: {entry!r} is not a valid phone number")
-        out.append(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))
+        number = phone.e164(entry, region=None)
+        if number is None:
+            raise ConfigError(f"{name}: {entry!r} is not a valid E.164 phone number")
+        out.append(number)
     return tuple(out)
 
 

@@ -11,8 +11,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from types import MappingProxyType
 
-import phonenumbers
-
+from gateway import phone
 from gateway.keywords.problems import Problem
 
 Texts = Mapping[str, str]  # language code -> text
@@ -176,12 +175,9 @@ def _canonical(compact: str) -> str:
         return compact
     candidates = [compact] if compact.startswith(("+", "0")) else ["+" + compact, compact]
     for candidate in candidates:
-        try:
-            parsed = phonenumbers.parse(candidate, "GB")
-        except Exception:  # NumberParseException, or worse on junk from a bad form: never a known number
-            continue
-        if phonenumbers.is_valid_number(parsed):
-            return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+        number = phone.e164(candidate)
+        if number is not None:
+            return number
     return compact
 
 
@@ -189,9 +185,7 @@ def _number_forms(key: str) -> set[str]:
     """The compact spellings a text to our number `key` may arrive with."""
     if not key.startswith("+"):
         return {key}
-    parsed = phonenumbers.parse(key, None)
-    national = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
-    return {key, key[1:], _NUMBER_PUNCTUATION.sub("", national)}
+    return {key, key[1:], phone.national(key)}
 
 
 def _danger_pattern(phrases: Iterable[DangerPhrase]) -> re.Pattern[str] | None:

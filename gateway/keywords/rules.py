@@ -7,8 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
-import phonenumbers
-
+from gateway import phone
 from gateway.keywords import sms
 from gateway.keywords.book import WordEntry
 from gateway.keywords.problems import Finding
@@ -25,10 +24,7 @@ _999 = re.compile(r"\b999\b")  # not 999bsl.co.uk
 
 def valid_phone(text: str) -> bool:
     """Whether `text` is a valid phone number, read as a UK number when it has no country code."""
-    try:
-        return phonenumbers.is_valid_number(phonenumbers.parse(text, "GB"))
-    except phonenumbers.NumberParseException:
-        return False
+    return phone.e164(text) is not None
 
 
 def bad_phone_numbers(text: str) -> list[str]:
