@@ -66,7 +66,8 @@ def test_rqs_maintenance_retries_a_job_taken_but_never_started(r, monkeypatch):
     assert job.id in ScheduledJobRegistry(queue=queue).get_job_ids()
 
 
-@pytest.mark.parametrize(("concurrency", "sizes"), [(1, (1, 1, 1)), (4, (1, 1, 2)), (8, (2, 2, 4)), (10, (2, 2, 6))])
+@pytest.mark.parametrize(("concurrency", "sizes"), [(1, (1, 1, 1)), (4, (1, 1, 2)), (8, (2, 2, 4)), (10, (3, 2, 5)),
+                                                   (12, (4, 3, 5))])
 def test_lanes(concurrency, sizes):
     assert tuple(lanes(concurrency).values()) == sizes
     assert list(lanes(concurrency)) == ["relay", "urgent", "replies"]

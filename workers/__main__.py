@@ -28,8 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     """Parse arguments and run the worker pool until stopped."""
     parser = argparse.ArgumentParser(prog="python -m workers", description=__doc__)
     parser.add_argument("--concurrency", "-c", type=positive, default=4,
-                        help="worker processes in all (default 4): a quarter each for relay and urgent work, one "
-                             "at least, the rest for routine replies; each runs jobs in-process, no fork per job")
+                        help="worker processes in all (default 4): a third for relay work, a quarter for urgent, "
+                             "one each at least, the rest for routine replies; each runs jobs in-process")
     parser.add_argument("--burst", action="store_true", help="exit when the queues are empty")
     args = parser.parse_args(argv)
     try:

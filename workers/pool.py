@@ -84,9 +84,10 @@ class SignpostPool(WorkerPool):
 
 
 def lanes(concurrency: int) -> dict[str, int]:
-    """Worker processes per queue for `concurrency` in all: a quarter each for relay and urgent (one at
-    least), the rest for routine replies (one at least)."""
-    relay = urgent = max(1, concurrency // 4)
+    """Worker processes per queue for `concurrency` in all: a third for relay, a quarter for urgent (one each
+    at least), the rest for routine replies (one at least). Relay gets the most: a burst of relay texts must
+    keep its line's cap busy even when every send is slow because the machine is."""
+    relay, urgent = max(1, concurrency // 3), max(1, concurrency // 4)
     return {RELAY: relay, URGENT: urgent, "replies": max(1, concurrency - relay - urgent)}
 
 
