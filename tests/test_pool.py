@@ -13,7 +13,7 @@ from rq.registry import FailedJobRegistry, ScheduledJobRegistry, StartedJobRegis
 
 from gateway.sending import REPLIES, SEND_RETRY_INTERVALS, enqueue_send
 from tests.conftest import SHORT_CODE, TEXTER
-from workers.pool import SignpostWorker, lanes, recover_job_of
+from workers.pool import SignpostWorker, lanes, recover_job_of, requeue_stuck
 
 
 def started_by(r, name: str) -> tuple[Queue, str]:
@@ -76,3 +76,26 @@ def test_lanes(concurrency, sizes):
 def test_workers_take_jobs_from_one_queue_through_rqs_intermediate_queue(r):
     worker = SignpostWorker([Queue(REPLIES, connection=r)], connection=r)
     assert (worker.worker_ttl, worker.maintenance_interval) == (30, 30)
+
+
+def test_the_pool_puts_back_a_job_taken_but_never_started_within_seconds(r):
+    queue = Queue(REPLIES, connection=r)
+    enqueue_send(queue, TEXTER, SHORT_CODE, "taken", "taken")
+    enqueue_send(queue, TEXTER, SHORT_CODE, "waiting", "waiting")
+    worker = SignpostWorker([queue], connection=r, name="taker")
+    worker.register_birth()
+    job, _ = worker.dequeue_job_and_maintain_ttl(1)  # ... and the worker dies before starting it
+    seen: dict[str, float] = {}
+    assert requeue_stuck(queue, seen, now=100.0) == []  # first sight: a live worker may be starting it
+    assert requeue_stuck(queue, seen, now=105.0) == []
+    assert requeue_stuck(queue, seen, now=111.0) == [job.id]
+    assert queue.get_job_ids() == [job.id, "send-waiting"] and queue.intermediate_queue.get_job_ids() == []
+    assert queue.fetch_job(job.id).retries_left == len(SEND_RETRY_INTERVALS)  # no retry spent
+    assert seen == {}
+
+
+def test_a_job_being_started_is_left_alone(r):
+    queue, job_id = started_by(r, "busy")  # in the started registry: running, not stuck
+    seen: dict[str, float] = {}
+    assert requeue_stuck(queue, seen, now=0.0) == [] and requeue_stuck(queue, seen, now=60.0) == []
+    assert queue.get_job_ids() == ["send-next"]

@@ -15,9 +15,11 @@ relay and urgent sends never wait for a worker busy with routine replies, and in
 (workers/pacing.py) lets relay and urgent sends overtake routine ones.
 
 Recovery. A pool child that dies (SIGKILL, OOM) leaves its job started: the pool puts it back at the front
-of its queue at once, without spending a retry. A worker lost with its machine is left to RQ's own
-maintenance, run every MAINTENANCE_INTERVAL seconds: it retries abandoned jobs from the started registry
-and jobs stuck in the intermediate queue. A send that was in flight at the kill may be sent twice; that is
+of its queue at once, without spending a retry. A job taken into the intermediate queue whose worker never
+started it (killed in between, or the taking command's answer lost when Redis went down) is put back by the
+pool within STUCK_AFTER + SWEEP_EVERY seconds (RQ's own maintenance would wait a minute). A worker lost
+with its machine is left to RQ's own maintenance, run every MAINTENANCE_INTERVAL seconds: it retries
+abandoned jobs from the started registry. A send that was in flight at the kill may be sent twice; that is
 the price of never losing one.
 """
 
@@ -42,6 +44,8 @@ log = logging.getLogger("signpost.workers.pool")
 
 WORKER_TTL = 30  # idle workers beat every 15 s; readiness sees a dead one within ~90 s
 MAINTENANCE_INTERVAL = 30  # RQ's own registry cleaning, every 10 minutes by default
+SWEEP_EVERY = 5.0  # the pool's look at its queue's intermediate list
+STUCK_AFTER = 10.0  # seconds a job may sit taken but not started before it is put back
 
 
 class SignpostWorker(SimpleWorker):
@@ -69,8 +73,50 @@ def recover_job_of(r: redis.Redis, worker_name: str) -> str | None:
     return job.id
 
 
+def requeue_stuck(queue: Queue, first_seen: dict[str, float], now: float, after: float = STUCK_AFTER) -> list[str]:
+    """Put back at the front of `queue` the jobs taken into RQ's intermediate queue but never started, once
+    seen there for `after` seconds (a live worker starts a job it took within milliseconds). `first_seen`
+    carries what earlier sweeps saw; returns the ids put back."""
+    started = set(StartedJobRegistry(queue=queue).get_job_ids(cleanup=False))
+    waiting = [job_id for job_id in queue.intermediate_queue.get_job_ids() if job_id not in started]
+    for job_id in list(first_seen):
+        if job_id not in waiting:
+            del first_seen[job_id]
+    recovered = []
+    for job_id in waiting:
+        seen = first_seen.setdefault(job_id, now)
+        if now - seen < after:
+            continue
+        job = queue.fetch_job(job_id)
+        if job is not None and job.get_status() == JobStatus.QUEUED:
+            queue.enqueue_job(job, at_front=True)
+            recovered.append(job_id)
+            log.warning("recovered job %s: taken from %s but never started", job_id, queue.name)
+        queue.intermediate_queue.remove(job_id)
+        del first_seen[job_id]
+    return recovered
+
+
 class SignpostPool(WorkerPool):
-    """rq's WorkerPool for one queue, recovering the job of a worker that died instead of leaving it to time out."""
+    """rq's WorkerPool for one queue, recovering the job of a worker that died instead of leaving it to time out,
+    and a job taken but never started sooner than RQ's maintenance would (after a minute)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._first_seen: dict[str, float] = {}
+        self._sweep_at = 0.0
+
+    def check_workers(self, respawn: bool = True) -> None:
+        super().check_workers(respawn)
+        now = time.monotonic()
+        if now < self._sweep_at:
+            return
+        self._sweep_at = now + SWEEP_EVERY
+        try:
+            for queue in self.queues:
+                requeue_stuck(queue, self._first_seen, now)
+        except redis.RedisError as exc:
+            log.error("stuck-job sweep skipped: redis unavailable (%s)", type(exc).__name__)
 
     def handle_dead_worker(self, worker_data: WorkerData) -> None:
         super().handle_dead_worker(worker_data)
