@@ -99,3 +99,26 @@ def test_a_job_being_started_is_left_alone(r):
     seen: dict[str, float] = {}
     assert requeue_stuck(queue, seen, now=0.0) == [] and requeue_stuck(queue, seen, now=60.0) == []
     assert queue.get_job_ids() == ["send-next"]
+
+
+def test_a_dead_workers_job_is_put_back_once_redis_answers_again(r, monkeypatch):
+    """Workers die together when Redis goes away; their jobs go back as soon as it is back."""
+    from rq.worker_pool import WorkerData
+
+    from workers import pool
+
+    queue, job_id = started_by(r, "diedwithredis")
+    calls = []
+
+    def down(connection, name):
+        calls.append(name)
+        raise pool.redis.ConnectionError("down")
+
+    p = pool.SignpostPool([REPLIES], connection=r, num_workers=1, worker_class=SignpostWorker)
+    p.status = p.Status.STARTED
+    monkeypatch.setattr(pool, "recover_job_of", down)
+    p.handle_dead_worker(WorkerData(name="diedwithredis", pid=1, process=None))
+    assert calls == ["diedwithredis"] and queue.get_job_ids() == ["send-next"]
+    monkeypatch.undo()
+    p._recover_dead()  # the next tick of the pool's loop, with Redis back
+    assert queue.get_job_ids() == [job_id, "send-next"]

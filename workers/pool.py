@@ -105,9 +105,11 @@ class SignpostPool(WorkerPool):
         super().__init__(*args, **kwargs)
         self._first_seen: dict[str, float] = {}
         self._sweep_at = 0.0
+        self._dead: set[str] = set()  # workers that died holding a job not yet put back (Redis was down)
 
     def check_workers(self, respawn: bool = True) -> None:
         super().check_workers(respawn)
+        self._recover_dead()
         now = time.monotonic()
         if now < self._sweep_at:
             return
@@ -122,11 +124,18 @@ class SignpostPool(WorkerPool):
         super().handle_dead_worker(worker_data)
         if self.status != self.Status.STOPPED:
             log.warning("worker process %s died: recovering its job", worker_data.pid)
+            self._dead.add(worker_data.name)
+            self._recover_dead()
+
+    def _recover_dead(self) -> None:
+        # Workers die together when Redis goes away: their jobs are put back as soon as it answers again.
+        for name in list(self._dead):
             try:
-                recover_job_of(self.connection, worker_data.name)
+                recover_job_of(self.connection, name)
             except redis.RedisError as exc:
-                log.error("job recovery skipped: redis unavailable (%s); RQ's maintenance will retry it",
-                          type(exc).__name__)
+                log.error("recovery of worker %s's job waits: redis unavailable (%s)", name[:8], type(exc).__name__)
+                return
+            self._dead.discard(name)
 
 
 def lanes(concurrency: int) -> dict[str, int]:
