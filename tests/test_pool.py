@@ -31,7 +31,7 @@ def started_by(r, name: str) -> tuple[Queue, str]:
 def test_a_dead_workers_job_goes_back_to_the_front_without_spending_a_retry(r):
     queue, job_id = started_by(r, "deadworker")
     retries = queue.fetch_job(job_id).retries_left
-    assert recover_job_of(r, "deadworker") == job_id
+    assert recover_job_of(queue, "deadworker") == [job_id]
     assert queue.get_job_ids() == [job_id, "send-next"]
     job = queue.fetch_job(job_id)
     assert job.get_status() == JobStatus.QUEUED and job.retries_left == retries
@@ -40,10 +40,18 @@ def test_a_dead_workers_job_goes_back_to_the_front_without_spending_a_retry(r):
 
 
 def test_an_idle_dead_worker_has_nothing_to_recover(r):
-    worker = SimpleWorker([Queue(REPLIES, connection=r)], connection=r, name="idle")
+    queue = Queue(REPLIES, connection=r)
+    worker = SimpleWorker([queue], connection=r, name="idle")
     worker.register_birth()
-    assert recover_job_of(r, "idle") is None
-    assert recover_job_of(r, "never-existed") is None
+    assert recover_job_of(queue, "idle") == []
+    assert recover_job_of(queue, "never-existed") == []
+
+
+def test_a_started_job_is_recovered_even_when_its_worker_left_no_record(r):
+    queue, job_id = started_by(r, "lost-record")
+    Worker.find_by_key(Worker.redis_worker_namespace_prefix + "lost-record", connection=r).register_death()
+    assert recover_job_of(queue, "lost-record") == [job_id]  # found by the job's own worker_name
+    assert recover_job_of(queue, "someone-else") == []
 
 
 def test_rqs_maintenance_retries_a_job_taken_but_never_started(r, monkeypatch):
@@ -110,7 +118,7 @@ def test_a_dead_workers_job_is_put_back_once_redis_answers_again(r, monkeypatch)
     queue, job_id = started_by(r, "diedwithredis")
     calls = []
 
-    def down(connection, name):
+    def down(queue, name):
         calls.append(name)
         raise pool.redis.ConnectionError("down")
 

@@ -57,20 +57,24 @@ class SignpostWorker(SimpleWorker):
         super().__init__(*args, **kwargs)
 
 
-def recover_job_of(r: redis.Redis, worker_name: str) -> str | None:
-    """Put the job a dead worker was running back at the front of its queue; returns its id."""
-    worker = Worker.find_by_key(Worker.redis_worker_namespace_prefix + worker_name, connection=r)
-    job = worker.get_current_job() if worker is not None else None
-    if job is None or job.get_status() != JobStatus.STARTED:
-        return None
-    queue = Queue(job.origin, connection=r)
-    # Queued again before it leaves the started registry: a crash in between can repeat it, never lose it.
-    queue.enqueue_job(job, at_front=True)
-    StartedJobRegistry(queue=queue).remove_executions(job)
-    worker.register_death()
-    log.warning("recovered job %s from dead worker %s: queued again at the front of %s", job.id,
-                worker_name[:8], queue.name)
-    return job.id
+def recover_job_of(queue: Queue, worker_name: str) -> list[str]:
+    """Put the jobs a dead worker had started from `queue` back at its front; returns their ids."""
+    registry = StartedJobRegistry(queue=queue)
+    recovered = []
+    for job_id in registry.get_job_ids(cleanup=False):
+        job = queue.fetch_job(job_id)
+        if job is None or job.worker_name != worker_name or job.get_status() != JobStatus.STARTED:
+            continue
+        # Queued again before it leaves the started registry: a crash in between can repeat it, never lose it.
+        queue.enqueue_job(job, at_front=True)
+        registry.remove_executions(job)
+        recovered.append(job.id)
+        log.warning("recovered job %s from dead worker %s: queued again at the front of %s", job.id,
+                    worker_name[:8], queue.name)
+    worker = Worker.find_by_key(Worker.redis_worker_namespace_prefix + worker_name, connection=queue.connection)
+    if worker is not None:
+        worker.register_death()  # readiness stops counting it at once
+    return recovered
 
 
 def requeue_stuck(queue: Queue, first_seen: dict[str, float], now: float, after: float = STUCK_AFTER) -> list[str]:
@@ -131,7 +135,8 @@ class SignpostPool(WorkerPool):
         # Workers die together when Redis goes away: their jobs are put back as soon as it answers again.
         for name in list(self._dead):
             try:
-                recover_job_of(self.connection, name)
+                for queue in self.queues:
+                    recover_job_of(queue, name)
             except redis.RedisError as exc:
                 log.error("recovery of worker %s's job waits: redis unavailable (%s)", name[:8], type(exc).__name__)
                 return
