@@ -95,8 +95,8 @@ def test_the_pool_puts_back_a_job_taken_but_never_started_within_seconds(r):
     job, _ = worker.dequeue_job_and_maintain_ttl(1)  # ... and the worker dies before starting it
     seen: dict[str, float] = {}
     assert requeue_stuck(queue, seen, now=100.0) == []  # first sight: a live worker may be starting it
-    assert requeue_stuck(queue, seen, now=105.0) == []
-    assert requeue_stuck(queue, seen, now=111.0) == [job.id]
+    assert requeue_stuck(queue, seen, now=104.0) == []
+    assert requeue_stuck(queue, seen, now=105.5) == [job.id]
     assert queue.get_job_ids() == [job.id, "send-waiting"] and queue.intermediate_queue.get_job_ids() == []
     assert queue.fetch_job(job.id).retries_left == len(SEND_RETRY_INTERVALS)  # no retry spent
     assert seen == {}

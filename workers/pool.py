@@ -44,8 +44,8 @@ log = logging.getLogger("signpost.workers.pool")
 
 WORKER_TTL = 30  # idle workers beat every 15 s; readiness sees a dead one within ~90 s
 MAINTENANCE_INTERVAL = 30  # RQ's own registry cleaning, every 10 minutes by default
-SWEEP_EVERY = 5.0  # the pool's look at its queue's intermediate list
-STUCK_AFTER = 10.0  # seconds a job may sit taken but not started before it is put back
+SWEEP_EVERY = 2.0  # the pool's look at its queue's intermediate list
+STUCK_AFTER = 5.0  # seconds a job may sit taken but not started before it is put back (a live worker: ms)
 
 
 class SignpostWorker(SimpleWorker):
