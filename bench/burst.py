@@ -234,7 +234,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--texts", type=int, default=10000)
     parser.add_argument("--rate", type=float, default=100, help="82228's messages/s cap (default 100)")
-    parser.add_argument("--concurrency", type=int, default=10, help="python -m workers --concurrency (default 10, as the Procfile)")
+    parser.add_argument("--concurrency", type=int, default=10,
+                        help="python -m workers --concurrency (default 10, as the Procfile)")
     parser.add_argument("--web-workers", type=int, default=None, help="gunicorn workers (default: shipped)")
     parser.add_argument("--redis-conf", type=Path, default=None, help="e.g. deploy/redis.conf")
     parser.add_argument("--appendfsync", choices=("everysec", "always", "no"), default=None)
