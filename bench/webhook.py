@@ -87,7 +87,7 @@ def app_env(redis_url: str, public_url: str, metrics_dir: str, workers: int | No
 
 def queued(r: redis.Redis) -> int:
     """Jobs waiting in the gateway's queues (the naive app uses "replies")."""
-    return sum(Queue(name, connection=r).count for name in QUEUES)
+    return sum(Queue(name, connection=r).count for name in QUEUES)  # counts need no serializer
 
 
 def process_cpu(pid: int) -> float:

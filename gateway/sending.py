@@ -11,6 +11,7 @@ from typing import Any
 
 import redis
 from rq import Callback, Queue, Retry
+from rq.serializers import JSONSerializer
 
 from gateway.redisdb import PREFIX
 
@@ -34,9 +35,18 @@ def send_retry(queue_name: str = REPLIES) -> Retry:
     return Retry(max=len(intervals), interval=list(intervals))
 
 
+# Jobs are stored as JSON, never pickled: whoever can write to Redis can then queue a job, not run code in a worker.
+SERIALIZER = JSONSerializer
+
+
+def queue(name: str, connection: redis.Redis) -> Queue:
+    """The RQ queue `name` on `connection`, with signpost's serializer."""
+    return Queue(name, connection=connection, serializer=SERIALIZER)
+
+
 def make_queues(connection: redis.Redis) -> dict[str, Queue]:
     """One RQ queue per name, on the given connection."""
-    return {name: Queue(name, connection=connection) for name in ORDER}
+    return {name: queue(name, connection) for name in ORDER}
 
 
 def send_kwargs(to: str, from_: str, body: str, ref: str) -> dict[str, str]:

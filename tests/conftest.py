@@ -19,7 +19,7 @@ from rq import Queue, SimpleWorker, Worker
 from rq.registry import ScheduledJobRegistry
 from twilio.request_validator import RequestValidator
 
-from gateway import create_app, settings
+from gateway import create_app, sending, settings
 from gateway.console import users
 from gateway.sending import ORDER
 from tests.twilio_standin import TwilioStandin
@@ -155,7 +155,7 @@ def _base(url: str) -> str:
 
 @pytest.fixture
 def queues(r: redis.Redis) -> list[Queue]:
-    return [Queue(name, connection=r) for name in ORDER]
+    return list(sending.make_queues(r).values())
 
 
 def release_scheduled(queues: list[Queue]) -> int:
@@ -178,7 +178,7 @@ def run_jobs(app, r: redis.Redis, queues: list[Queue]):
     (or those of an app the test builds later: the last one built is the process's)."""
 
     def run() -> bool:
-        return SimpleWorker(queues, connection=r).work(burst=True)
+        return SimpleWorker(queues, connection=r, serializer=sending.SERIALIZER).work(burst=True)
 
     return run
 

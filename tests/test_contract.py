@@ -19,10 +19,9 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
-from rq import Queue
 from rq.job import JobStatus
 
-from gateway import create_app
+from gateway import create_app, sending
 from gateway.sending import REPLIES, enqueue_send
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, ROOT, SHORT_CODE, TEXTER
 
@@ -84,7 +83,7 @@ def create(base_url: str, form: dict[str, str], auth: bool = True) -> tuple[int,
 
 def test_worker_send_is_accepted_by_the_published_api(config, prism, r, run_jobs):
     create_app({**config, "TWILIO_API_BASE_URL": prism})  # the settings this process's jobs run with
-    queue = Queue(REPLIES, connection=r)
+    queue = sending.queue(REPLIES, r)
     enqueue_send(queue, TEXTER, SHORT_CODE, "Derbyshire Victim Services: 0800 612 6505", "contract-1")
     run_jobs()
     job = queue.fetch_job("send-contract-1")

@@ -9,9 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
-from rq import Queue
 
-from gateway import create_app, phone
+from gateway import create_app, phone, sending
 from gateway.keywords.engine import decide
 from gateway.keywords.reader import load_book
 from gateway.sending import ORDER
@@ -55,7 +54,7 @@ def alerting(config, keywords_file):
 
 
 def jobs(r) -> list:
-    return [job for name in ORDER for job in Queue(name, connection=r).get_jobs()]
+    return [job for name in ORDER for job in sending.queue(name, r).get_jobs()]
 
 
 def to(standin, number: str) -> list[str]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 import redis
-from rq import Queue
 
 from gateway import phone, sending
 from gateway.keywords.engine import Decision
@@ -29,7 +28,7 @@ def ctx(r) -> intake.Context:
 
 def test_reply_is_an_ordinary_rq_job(ctx, r):
     assert intake.take(ctx, text(), REPLY).action == "queued"
-    replies = Queue(sending.REPLIES, connection=r)
+    replies = sending.queue(sending.REPLIES, r)
     (job,) = replies.get_jobs()
     assert job.func_name == sending.SEND_JOB
     assert job.kwargs == {"to": TEXTER, "from_": SHORT_CODE, "body": "the reply", "ref": "reply-SM" + "1" * 32}
@@ -43,13 +42,13 @@ def test_duplicate_stores_nothing(ctx, r):
     first = intake.take(ctx, text(), REPLY)
     again = intake.take(ctx, text(), REPLY)
     assert (first.action, again.action) == ("queued", "duplicate")
-    assert Queue(sending.REPLIES, connection=r).count == 1
+    assert sending.queue(sending.REPLIES, r).count == 1
 
 
 def test_opted_out_texter_gets_no_job_but_the_text_is_logged(ctx, r):
     optouts.record_optout(r, SHORT_CODE, TEXTER, "test")
     assert intake.take(ctx, text(), REPLY).action == "opted-out"
-    assert Queue(sending.REPLIES, connection=r).count == 0
+    assert sending.queue(sending.REPLIES, r).count == 0
     (entry,) = msglog.recent(r, SETTINGS)
     assert entry["status"] == "opted-out" and entry["keyword"] == "DVS"
 
@@ -58,7 +57,7 @@ def test_opt_out_and_its_confirmation_land_together(ctx, r):
     stop = Decision("optout", "no more texts", keyword="STOP", opt_change="optout", despite_optout=True)
     assert intake.take(ctx, text(), stop).action == "optout-recorded"
     assert optouts.is_opted_out(r, SHORT_CODE, TEXTER)
-    (job,) = Queue(sending.REPLIES, connection=r).get_jobs()
+    (job,) = sending.queue(sending.REPLIES, r).get_jobs()
     assert job.kwargs["body"] == "no more texts"
 
 

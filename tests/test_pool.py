@@ -11,16 +11,17 @@ from rq import Queue, SimpleWorker, Worker
 from rq.job import JobStatus
 from rq.registry import FailedJobRegistry, ScheduledJobRegistry, StartedJobRegistry
 
+from gateway import sending
 from gateway.sending import REPLIES, SEND_RETRY_INTERVALS, enqueue_send
 from tests.conftest import SHORT_CODE, TEXTER
 from workers.pool import SignpostWorker, lanes, recover_job_of, requeue_stuck
 
 
 def started_by(r, name: str) -> tuple[Queue, str]:
-    queue = Queue(REPLIES, connection=r)
+    queue = sending.queue(REPLIES, r)
     enqueue_send(queue, "+447500000001", SHORT_CODE, "first", "held")
     enqueue_send(queue, TEXTER, SHORT_CODE, "second", "next")
-    worker = SimpleWorker([queue], connection=r, name=name)
+    worker = SimpleWorker([queue], connection=r, name=name, serializer=sending.SERIALIZER)
     worker.register_birth()
     job, _ = worker.dequeue_job_and_maintain_ttl(1)
     worker.prepare_execution(job)
@@ -40,8 +41,8 @@ def test_a_dead_workers_job_goes_back_to_the_front_without_spending_a_retry(r):
 
 
 def test_an_idle_dead_worker_has_nothing_to_recover(r):
-    queue = Queue(REPLIES, connection=r)
-    worker = SimpleWorker([queue], connection=r, name="idle")
+    queue = sending.queue(REPLIES, r)
+    worker = SimpleWorker([queue], connection=r, name="idle", serializer=sending.SERIALIZER)
     worker.register_birth()
     assert recover_job_of(queue, "idle") == []
     assert recover_job_of(queue, "never-existed") == []
@@ -57,7 +58,7 @@ def test_a_started_job_is_recovered_even_when_its_worker_left_no_record(r):
 def test_rqs_maintenance_retries_a_job_taken_but_never_started(r, monkeypatch):
     """A one-queue worker takes jobs into RQ's intermediate queue; if it dies before starting the job, RQ's
     maintenance (run every 30 s by our workers) retries it once it has sat there over a minute."""
-    queue = Queue(REPLIES, connection=r)
+    queue = sending.queue(REPLIES, r)
     enqueue_send(queue, TEXTER, SHORT_CODE, "taken", "taken")
     worker = SignpostWorker([queue], connection=r, name="taker")
     worker.register_birth()
@@ -82,12 +83,12 @@ def test_lanes(concurrency, sizes):
 
 
 def test_workers_take_jobs_from_one_queue_through_rqs_intermediate_queue(r):
-    worker = SignpostWorker([Queue(REPLIES, connection=r)], connection=r)
+    worker = SignpostWorker([sending.queue(REPLIES, r)], connection=r)
     assert (worker.worker_ttl, worker.maintenance_interval) == (30, 30)
 
 
 def test_the_pool_puts_back_a_job_taken_but_never_started_within_seconds(r):
-    queue = Queue(REPLIES, connection=r)
+    queue = sending.queue(REPLIES, r)
     enqueue_send(queue, TEXTER, SHORT_CODE, "taken", "taken")
     enqueue_send(queue, TEXTER, SHORT_CODE, "waiting", "waiting")
     worker = SignpostWorker([queue], connection=r, name="taker")

@@ -8,10 +8,10 @@ import time
 import xml.etree.ElementTree as ET
 
 import pytest
-from rq import Queue, SimpleWorker
+from rq import SimpleWorker
 from rq.registry import ScheduledJobRegistry
 
-from gateway import create_app
+from gateway import create_app, sending
 from gateway.relay import cases
 from gateway.sending import URGENT, enqueue_send
 from gateway.texts import optouts
@@ -185,14 +185,14 @@ def test_bad_commands_get_a_clear_answer(client, r, run_jobs, standin, body, exp
 
 
 def test_relay_is_served_before_a_keyword_backlog(client, r, queues, standin):
-    backlog = Queue(queues[2].name, connection=r)
+    backlog = sending.queue(queues[2].name, r)
     with r.pipeline(transaction=False) as p:
         for i in range(1000):
             enqueue_send(backlog, f"+4474000{i:05d}", "82228", "routine reply", f"backlog-{i}", pipeline=p)
         p.execute()
     assert backlog.count == 1000
     relay_text(client, "urgent help")
-    SimpleWorker(queues, connection=r).work(burst=True, max_jobs=3)
+    SimpleWorker(queues, connection=r, serializer=sending.SERIALIZER).work(burst=True, max_jobs=3)
     first = standin.messages[:3]
     assert {m["to"] for m in first} == {TEXTER, *CONTROL_ROOM}
     assert backlog.count == 1000
@@ -278,7 +278,7 @@ def test_ack_and_forward_leave_within_5_seconds(settings_env, r, standin, worker
 def test_danger_phrase_with_keyword(config, r, queues, run_jobs, standin):
     client = create_app({**config, "ALERT_TO": "+447400000077"}).test_client()
     post_signed(client, "/sms", inbound_form("DVS he's outside my house"))
-    assert Queue(URGENT, connection=r).count == 2  # the reply and the staff alert, ahead of routine
+    assert sending.queue(URGENT, r).count == 2  # the reply and the staff alert, ahead of routine
     run_jobs()
     (reply,) = to(standin, TEXTER)
     assert reply["body"].startswith("If you are in danger, call 999")

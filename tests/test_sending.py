@@ -221,3 +221,35 @@ def test_real_worker_retries_after_500_within_10_seconds(settings_env, r, standi
     assert first["http_status"] == 500 and second["http_status"] == 201
     assert second["t"] - first["t"] < 10
     assert sent["to"] == TEXTER
+
+
+class _Payload:
+    """What an attacker who can write to Redis would queue: unpickling it runs code."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_a_pickled_job_is_never_unpickled_by_a_worker(r, queues, run_jobs, tmp_path):
+    """Jobs are JSON: a job written with pickle (RQ's default) fails in our workers without running code."""
+    from rq import Queue
+    from rq.registry import FailedJobRegistry
+
+    marker = tmp_path / "pwned"
+    pickled = Queue(queues[2].name, connection=r)  # RQ's default serializer: pickle
+    job = pickled.enqueue("builtins.print", _Payload(str(marker)))
+    assert not marker.exists()
+    run_jobs()
+    assert not marker.exists()  # a worker with RQ's default serializer would have created it
+    assert job.id in FailedJobRegistry(queue=queues[2]).get_job_ids() and queues[2].count == 0
+
+
+def test_every_queue_and_worker_uses_json(r, app):
+    from gateway import sending
+    from workers.pool import SignpostWorker
+
+    assert all(q.serializer is sending.SERIALIZER for q in app.extensions["signpost"].queues.values())
+    assert SignpostWorker([sending.queue("replies", r)], connection=r).serializer is sending.SERIALIZER

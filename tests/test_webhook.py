@@ -7,9 +7,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 import redis
-from rq import Queue
 
-from gateway import create_app
+from gateway import create_app, sending
 from gateway.sending import REPLIES, URGENT
 from gateway.texts import msglog
 from tests.conftest import (
@@ -30,7 +29,7 @@ def messages_in(response) -> list[str]:
 
 
 def queued(r: redis.Redis, name: str = REPLIES) -> list:
-    return Queue(name, connection=r).get_jobs()
+    return sending.queue(name, r).get_jobs()
 
 
 def test_keyword_text_is_queued_and_answered_with_empty_twiml(client, r):

@@ -38,7 +38,8 @@ from rq.job import JobStatus
 from rq.registry import StartedJobRegistry
 from rq.worker_pool import WorkerData, WorkerPool
 
-from gateway.sending import ORDER, RELAY, URGENT
+from gateway import sending
+from gateway.sending import ORDER, RELAY, SERIALIZER, URGENT
 
 log = logging.getLogger("signpost.workers.pool")
 
@@ -52,6 +53,7 @@ class SignpostWorker(SimpleWorker):
     """A SimpleWorker with a short heartbeat and frequent RQ maintenance, so lost work is found in minutes."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["serializer"] = SERIALIZER  # JSON: a job is data, never code (rq's pool passes its own default)
         kwargs.setdefault("worker_ttl", WORKER_TTL)
         kwargs.setdefault("maintenance_interval", MAINTENANCE_INTERVAL)
         super().__init__(*args, **kwargs)
@@ -105,11 +107,17 @@ class SignpostPool(WorkerPool):
     """rq's WorkerPool for one queue, recovering the job of a worker that died instead of leaving it to time out,
     and a job taken but never started sooner than RQ's maintenance would (after a minute)."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, queues: list[str], *args: Any, **kwargs: Any) -> None:
+        super().__init__(queues, *args, **kwargs)
+        self._names = list(queues)
         self._first_seen: dict[str, float] = {}
         self._sweep_at = 0.0
         self._dead: set[str] = set()  # workers that died holding a job not yet put back (Redis was down)
+
+    @property
+    def queues(self) -> list[Queue]:
+        """The lane's queues with signpost's serializer (rq's pool makes them with its default)."""
+        return [sending.queue(name, self.connection) for name in self._names]
 
     def check_workers(self, respawn: bool = True) -> None:
         super().check_workers(respawn)
@@ -153,7 +161,8 @@ def lanes(concurrency: int) -> dict[str, int]:
 
 def _run_lane(queue: str, workers: int, connect: Callable[[], redis.Redis], burst: bool, level: str) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the pool installs its own handlers on start
-    pool = SignpostPool([queue], connection=connect(), num_workers=workers, worker_class=SignpostWorker)
+    pool = SignpostPool([queue], connection=connect(), num_workers=workers, worker_class=SignpostWorker,
+                        serializer=SERIALIZER)
     pool.start(burst=burst, logging_level=level)
 
 

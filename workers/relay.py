@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import redis
-from rq import Queue, get_current_job
+from rq import get_current_job
 from rq.job import Job
 
 from gateway import sending, settings
@@ -29,7 +29,7 @@ def escalate(case_id: str, round: int) -> str:
     case = cases.get(r, case_id)
     if case is None or case.state != cases.NEW:
         return "stopped"
-    q = Queue(sending.RELAY, connection=r)
+    q = sending.queue(sending.RELAY, r)
     waited = int(time.time() - case.opened_at)
     text = "\n".join(case.inbound_texts())
     label = f"UNACKNOWLEDGED {waited}s, reminder {round}"
@@ -65,7 +65,7 @@ def forward_failed(job: Job, connection: redis.Redis, exc_type: Any, exc: Any, t
     if not connection.set(f"{PREFIX}case:{case.id}:forward-failed", "1", nx=True, ex=7 * 24 * 3600):
         return
     s = settings.current()
-    q = Queue(sending.RELAY, connection=connection)
+    q = sending.queue(sending.RELAY, connection)
     alert = (f"RELAY FAILURE: case {case.id} from {case.texter} could not be forwarded to the control room "
              f"({exc_type.__name__ if exc_type else 'error'}). Contact the texter now.\n"
              + "\n".join(case.inbound_texts())[:1000])

@@ -26,9 +26,10 @@ from flask import Blueprint, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
-from rq import Queue, Worker
+from rq import Worker
 from rq.registry import FailedJobRegistry, ScheduledJobRegistry
 
+from gateway import sending
 from gateway.redisdb import PREFIX
 from gateway.relay import cases
 from gateway.sending import ORDER
@@ -94,7 +95,7 @@ def queue_stats(r: redis.Redis, now: float | None = None) -> dict[str, dict[str,
     now = time.time() if now is None else now
     stats: dict[str, dict[str, float]] = {}
     for name in ORDER:
-        queue = Queue(name, connection=r)
+        queue = sending.queue(name, r)
         head = queue.get_jobs(0, 1)
         oldest = max(0.0, now - head[0].enqueued_at.timestamp()) if head and head[0].enqueued_at else 0.0
         stats[name] = {"depth": queue.count, "oldest_age": oldest,

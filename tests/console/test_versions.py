@@ -159,7 +159,7 @@ def _send_three(q: Queue, standin, tag: str) -> float:
 @pytest.mark.slow  # a separate process
 def test_worker_process_serves_a_new_version_within_two_seconds(settings_env, r, standin, worker_process):
     """Worker processes answer from the live version too: the pacer's sender caps come from it."""
-    q = Queue(sending.REPLIES, connection=r)
+    q = sending.queue(sending.REPLIES, r)
     assert _send_three(q, standin, "bootstrap") < 0.5  # 30 a second, from keywords.yaml
     versions.publish(r, BOOT.replace("rate_per_second: 30", "rate_per_second: 1"), "cli", "1 a second", BOOT)
     time.sleep(2.0)
