@@ -36,13 +36,14 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["signpost"] = Signpost(s, connection, sending.make_queues(connection), book)
 
     from gateway import cli, console
-    from gateway.ops import health, logs, metrics
+    from gateway.ops import guards, health, logs, metrics
     from gateway.texts import webhook
 
     app.register_blueprint(webhook.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(metrics.bp)
     logs.init_app(app)
+    guards.init_app(app, s.production)  # before the console's hooks: its CSRF check reads the form
     cli.register(app)
     console.init_app(app)
 

@@ -162,6 +162,9 @@ def validate(settings: Settings) -> None:
         for name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "SECRET_KEY"):
             if not getattr(settings, name.lower()):
                 raise ConfigError(f"{name} is not set; it is required when SIGNPOST_ENV=production")
+        if not settings.public_url:
+            raise ConfigError("PUBLIC_URL is not set; it is required when SIGNPOST_ENV=production "
+                              "(the https:// address Twilio calls: webhook signatures are checked against it)")
     sid = settings.twilio_account_sid
     if sid and not (sid.startswith("AC") and len(sid) == 34):
         raise ConfigError("TWILIO_ACCOUNT_SID: expected AC followed by 32 characters")

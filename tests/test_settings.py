@@ -16,10 +16,11 @@ BASE = {
     "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
     "TWILIO_AUTH_TOKEN": "token",
     "SECRET_KEY": "secret",
+    "PUBLIC_URL": "https://sms.example.org",
 }
 
 
-@pytest.mark.parametrize("missing", ["TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "SECRET_KEY"])
+@pytest.mark.parametrize("missing", ["TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "SECRET_KEY", "PUBLIC_URL"])
 def test_production_requires(missing):
     env = dict(BASE)
     del env[missing]
@@ -34,7 +35,7 @@ def test_development_needs_no_credentials():
 def test_defaults():
     s = settings.load(BASE)
     assert (s.keywords_file, s.relay_escalate_after, s.retention_days, s.alert_to) == ("keywords.yaml", 120, 30, ())
-    assert s.production and s.twilio_configured and s.status_callback is None
+    assert s.production and s.twilio_configured and s.status_callback == "https://sms.example.org/sms/status"
 
 
 def test_overrides_win_over_the_environment_and_take_parsed_values():

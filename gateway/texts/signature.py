@@ -17,7 +17,11 @@ log = logging.getLogger("signpost.signature")
 
 
 def called_url() -> str:
-    """The URL Twilio called: PUBLIC_URL plus path and query when set (behind a proxy), else the request URL."""
+    """The URL Twilio called: PUBLIC_URL plus path and query (development without PUBLIC_URL: the request's URL).
+
+    Never the Host, scheme or X-Forwarded-* the client sent: a request signed for another deployment that
+    shares the auth token must not pass. settings.validate makes PUBLIC_URL mandatory in production.
+    """
     public = signpost().settings.public_url
     if not public:
         return request.url
