@@ -321,3 +321,35 @@ def test_expired_cases_leave_the_index(client, r, run_jobs):
     r.delete(cases.case_key(case.id), cases.messages_key(case.id))  # as if RETENTION_DAYS had passed
     assert cases.purge_expired(r) == 1
     assert r.zcard(cases.ALL_INDEX) == 0
+
+
+def test_staff_numbers_are_in_no_job_id_description_log_line_or_message_log(config, r, queues, run_jobs, standin,
+                                                                             caplog):
+    """Control-room and alert numbers reach Twilio, and nothing else: jobs are named by position, logs mask."""
+    from rq.registry import FailedJobRegistry, FinishedJobRegistry
+
+    from gateway.texts import msglog
+
+    staff = (*CONTROL_ROOM, SUPERVISOR, "+447400000077")
+    client = create_app({**config, "ALERT_TO": "+447400000077"}).test_client()
+    standin.fail_to(CONTROL_ROOM[0], status=500, code=20500)
+    with caplog.at_level(logging.DEBUG):
+        relay_text(client, "he is at the door")
+        post_signed(client, "/sms", inbound_form("knife at my door", texter=OTHER_TEXTER))
+        run_jobs()
+        for _ in range(10):
+            for job_id in ScheduledJobRegistry(queue=queues[0]).get_job_ids():
+                if job_id.startswith("escalate-"):
+                    ScheduledJobRegistry(queue=queues[0]).remove(job_id)
+            if not release_scheduled(queues):
+                break
+            run_jobs()
+    assert to(standin, SUPERVISOR) and to(standin, "+447400000077")  # the staff were reached
+    job_ids = [i for q in queues for reg in (FinishedJobRegistry(queue=q), FailedJobRegistry(queue=q))
+               for i in reg.get_job_ids()]
+    assert any(i.startswith("send-fwd-") for i in job_ids) and any(i.startswith("send-fail-") for i in job_ids)
+    jobs = [queues[0].fetch_job(i) or queues[1].fetch_job(i) for i in job_ids]
+    text = "\n".join([*job_ids, *(j.description for j in jobs if j), *(rec.getMessage() for rec in caplog.records),
+                      *(e.get("ref", "") for e in msglog.recent(r, create_app(config).extensions["signpost"].settings))])
+    for number in staff:
+        assert number not in text and number.lstrip("+") not in text, number

@@ -70,8 +70,8 @@ def forward_failed(job: Job, connection: redis.Redis, exc_type: Any, exc: Any, t
              f"({exc_type.__name__ if exc_type else 'error'}). Contact the texter now.\n"
              + "\n".join(case.inbound_texts())[:1000])
     with connection.pipeline(transaction=False) as p:
-        for number in s.relay_escalate_to:
-            line.enqueue_relay_send(q, number, case.line, alert, f"fail-{case.id}-{number.lstrip('+')}",
+        for k, number in enumerate(s.relay_escalate_to):
+            line.enqueue_relay_send(q, number, case.line, alert, f"fail-{case.id}-n{k}",
                                     case.id, pipeline=p)
         if classify(case.texter).answerable:
             line.enqueue_relay_send(q, case.texter, case.line, TEXTER_WARNING, f"fail-{case.id}-texter",

@@ -71,10 +71,10 @@ def enqueue_relay_send(
 def forward(q: Queue, numbers: tuple[str, ...], line: str, case_id: str, bodies: list[str], ref: str,
             pipeline: redis.client.Pipeline | None = None) -> None:
     """Queue `bodies` to every number in `numbers`, each part its own send."""
-    for number in numbers:
+    for k, number in enumerate(numbers):
         for i, body in enumerate(bodies):
-            enqueue_relay_send(q, number, line, body, f"{ref}-{number.lstrip('+')}-{i}", case_id,
-                               pipeline=pipeline, forward=True)
+            # The ref names the job in RQ, the logs and the message log: a position, never the number.
+            enqueue_relay_send(q, number, line, body, f"{ref}-n{k}-{i}", case_id, pipeline=pipeline, forward=True)
 
 
 def handle_texter(r: redis.Redis, qs: dict[str, Queue], settings: Settings, line: str, texter: str,

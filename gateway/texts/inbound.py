@@ -92,9 +92,9 @@ def plan(settings: Settings, msg: Inbound, decision: Decision, opted_out: bool,
     else:
         action = "unanswerable" if not msg.texter else "opted-out" if note else "queued"
     if decision.danger:
-        for number in settings.alert_to:
+        for k, number in enumerate(settings.alert_to):
             for i, body in enumerate(danger_alert(msg, decision, now, note)):
-                sends.append(Send(sending.URGENT, number, body, f"alert-{msg.message_sid}-{number.lstrip('+')}-{i}"))
+                sends.append(Send(sending.URGENT, number, body, f"alert-{msg.message_sid}-n{k}-{i}"))
     return Plan(action, sends)
 
 
