@@ -46,7 +46,7 @@ def only_case(r) -> cases.Case:
 def test_new_case_acknowledged_and_forwarded(client, r, run_jobs, standin):
     relay_text(client, "Man with a knife outside flat 3 Park Road, I cannot speak")
     case = only_case(r)
-    assert re.fullmatch(r"[2-9A-HJ-NP-Z]{4}", case.id)
+    assert re.fullmatch(r"[2-9A-HJ-NP-Z]{6}", case.id)
     assert case.state == cases.NEW and case.texter == TEXTER and case.line == RELAY_LINE
     run_jobs()
     (ack,) = to(standin, TEXTER)
@@ -353,3 +353,26 @@ def test_staff_numbers_are_in_no_job_id_description_log_line_or_message_log(conf
                       *(e.get("ref", "") for e in msglog.recent(r, create_app(config).extensions["signpost"].settings))])
     for number in staff:
         assert number not in text and number.lstrip("+") not in text, number
+
+
+def test_case_ids_are_six_characters_read_aloud_easily(client, r):
+    relay_text(client, "first")
+    case = only_case(r)
+    assert len(case.id) == 6 and set(case.id) <= set(cases.ALPHABET) and not set(case.id) & set("01OI")
+
+
+def test_wrong_case_ids_from_a_control_room_number_are_throttled(client, r, run_jobs, standin):
+    from gateway.relay import commands
+
+    relay_text(client, "he is back")
+    case = only_case(r)
+    for i in range(commands.MISSES_PER_DAY):
+        post_signed(client, "/sms", inbound_form(f"ACK ZZZZ{i:02d}", texter=CONTROL_ROOM[0], to=RELAY_LINE))
+    post_signed(client, "/sms", inbound_form(f"ACK {case.id}", texter=CONTROL_ROOM[0], to=RELAY_LINE))
+    run_jobs()
+    assert cases.get(r, case.id).state == cases.NEW  # a right id after too many wrong ones is refused too
+    assert "paused for today" in to(standin, CONTROL_ROOM[0])[-1]["body"]
+    post_signed(client, "/sms", inbound_form(f"ACK {case.id}", texter=CONTROL_ROOM[1], to=RELAY_LINE))
+    run_jobs()
+    assert cases.get(r, case.id).state == cases.ACKNOWLEDGED  # another control-room number is not held up
+    assert 0 < r.ttl(commands.misses_key(CONTROL_ROOM[0])) <= commands.MISS_WINDOW  # and the pause ends

@@ -14,7 +14,9 @@ from gateway.redisdb import PREFIX
 
 # No 0/O or 1/I: ids are read aloud and typed on phones.
 ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
-ID_LENGTH = 4
+# 32**6 (about a billion) ids: at the commands' limit of MISSES_PER_DAY wrong ids a sender a day, guessing one of
+# a hundred open cases within a 30-day retention succeeds with odds under 1 in 30,000 (gateway/relay/commands.py).
+ID_LENGTH = 6
 NEW, ACKNOWLEDGED, CLOSED = "new", "acknowledged", "closed"
 OPEN_INDEX = PREFIX + "cases:open"
 ALL_INDEX = PREFIX + "cases:all"

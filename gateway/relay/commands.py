@@ -12,12 +12,15 @@ from rq import Queue
 
 from gateway import sending
 from gateway.phone import classify, mask
+from gateway.redisdb import PREFIX
 from gateway.relay import cases
 from gateway.relay.line import enqueue_relay_send
 from gateway.settings import Settings
 
 log = logging.getLogger("signpost.relay")
 
+MISSES_PER_DAY = 10
+MISS_WINDOW = 24 * 3600
 COMMAND = re.compile(r"^\s*(ACK|R|CLOSE)\s+([A-Za-z0-9]{3,8})\b\s*(.*)$", re.IGNORECASE | re.DOTALL)
 
 
@@ -54,12 +57,26 @@ def close(r: redis.Redis, settings: Settings, case_id: str, by: str) -> cases.Ca
     return case
 
 
+def misses_key(sender: str) -> str:
+    """Count of case ids a control-room number texted that matched no open case, today."""
+    return f"{PREFIX}cmd-misses:{sender}"
+
+
 def handle_command(r: redis.Redis, qs: dict[str, Queue], settings: Settings, line: str, sender: str,
                    text: str, message_sid: str) -> str:
-    """Run `ACK|R|CLOSE <id> [text]` from a control-room number and confirm it to them; returns the outcome."""
+    """Run `ACK|R|CLOSE <id> [text]` from a control-room number and confirm it to them; returns the outcome.
+
+    A command is authorised by the sender's number (which can be spoofed) and the case id alone, so wrong ids
+    are counted per sender: past MISSES_PER_DAY in a day, that number's commands are refused for the day.
+    """
     match = COMMAND.match(text)
+    misses = int(r.get(misses_key(sender)) or 0) if match is not None else 0
     if match is None:
         outcome, answer = "usage", "Not understood. Use: ACK <id>, R <id> <message>, CLOSE <id>."
+    elif misses >= MISSES_PER_DAY:
+        outcome, answer = "throttled", (f"Commands from this number are paused for today after {misses} unknown "
+                                        "case ids. Use the staff console.")
+        log.warning("relay command refused: %s unknown case ids today from=%s", misses, _who(sender))
     else:
         verb, case_id, rest = match.group(1).upper(), cases.normalise_id(match.group(2)), match.group(3).strip()
         if verb == "R":
@@ -70,5 +87,10 @@ def handle_command(r: redis.Redis, qs: dict[str, Queue], settings: Settings, lin
             answer = f"Case {case_id} {'acknowledged' if verb == 'ACK' else 'closed'}." if done else (
                 f"No open case {case_id}.")
         outcome = f"{verb.lower()}-{'done' if done else 'refused'}"
+        if not done and (verb != "R" or rest):
+            with r.pipeline(transaction=False) as p:
+                p.incr(misses_key(sender))
+                p.expire(misses_key(sender), MISS_WINDOW, nx=True)
+                p.execute()
     enqueue_relay_send(qs[sending.RELAY], sender, line, answer, f"cmd-{message_sid}")
     return outcome
