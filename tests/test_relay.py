@@ -349,8 +349,9 @@ def test_staff_numbers_are_in_no_job_id_description_log_line_or_message_log(conf
                for i in reg.get_job_ids()]
     assert any(i.startswith("send-fwd-") for i in job_ids) and any(i.startswith("send-fail-") for i in job_ids)
     jobs = [queues[0].fetch_job(i) or queues[1].fetch_job(i) for i in job_ids]
+    refs = [e.get("ref", "") for e in msglog.recent(r, create_app(config).extensions["signpost"].settings)]
     text = "\n".join([*job_ids, *(j.description for j in jobs if j), *(rec.getMessage() for rec in caplog.records),
-                      *(e.get("ref", "") for e in msglog.recent(r, create_app(config).extensions["signpost"].settings))])
+                      *refs])
     for number in staff:
         assert number not in text and number.lstrip("+") not in text, number
 
