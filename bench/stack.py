@@ -70,6 +70,9 @@ class Stack:
         self.log_level, self.name = log_level, name
         self.dir = Path(tempfile.mkdtemp(prefix=f"signpost-{name}-"))
         self.redis_port, self.web_port = free_port(), free_port()
+        # deploy/redis.conf admits only its ACL user: connect as that user, with the password the file gives.
+        found = re.search(r"^user (\S+) on >(\S+)", redis_conf.read_text(), re.M) if redis_conf else None
+        self.redis_auth = {"username": found[1], "password": found[2]} if found else {}
         self.procs: dict[str, subprocess.Popen] = {}
         self.standin_url = ""
         OUT.mkdir(exist_ok=True)
@@ -89,7 +92,8 @@ class Stack:
         if self.appendfsync:
             cmd += ["--appendfsync", self.appendfsync]
         self.procs["redis"] = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        r = redis.Redis(port=self.redis_port, socket_connect_timeout=0.5, retry=Retry(NoBackoff(), 0))
+        r = redis.Redis(port=self.redis_port, socket_connect_timeout=0.5, retry=Retry(NoBackoff(), 0),
+                        **self.redis_auth)
         for _ in range(200):
             if self.procs["redis"].poll() is not None:
                 raise SystemExit(f"redis-server exited with {self.procs['redis'].returncode}: {' '.join(cmd)}")
@@ -121,9 +125,15 @@ class Stack:
         self.procs["standin"] = proc
 
     @property
+    def redis_url(self) -> str:
+        """REDIS_URL for the stack's Redis, with the ACL user's credentials when it has one."""
+        auth = f"{self.redis_auth['username']}:{self.redis_auth['password']}@" if self.redis_auth else ""
+        return f"redis://{auth}127.0.0.1:{self.redis_port}/0"
+
+    @property
     def env(self) -> dict[str, str]:
         return dict(
-            os.environ, SIGNPOST_ENV="production", REDIS_URL=f"redis://127.0.0.1:{self.redis_port}/0",
+            os.environ, SIGNPOST_ENV="production", REDIS_URL=self.redis_url,
             REDIS_TIMEOUT="1", TWILIO_ACCOUNT_SID=ACCOUNT_SID, TWILIO_AUTH_TOKEN=TOKEN,
             TWILIO_API_BASE_URL=self.standin_url, KEYWORDS_FILE=str(keywords_file(self.rate)),
             PUBLIC_URL=f"http://127.0.0.1:{self.web_port}", SECRET_KEY="bench-secret-key", LOG_LEVEL=self.log_level,
@@ -195,7 +205,7 @@ class Stack:
             return json.loads(resp.read())
 
     def redis(self) -> redis.Redis:
-        return redis.Redis(port=self.redis_port, socket_timeout=2)
+        return redis.Redis(port=self.redis_port, socket_timeout=2, **self.redis_auth)
 
     def metrics_text(self) -> str:
         with urllib.request.urlopen(f"http://127.0.0.1:{self.web_port}/metrics", timeout=10) as resp:
