@@ -73,3 +73,6 @@ def configure_logging(level: str, json_lines: bool = False) -> None:
     logger.setLevel(level.upper())
     if not logger.handlers:
         logger.addHandler(logs.handler(json_lines))
+    # Flask logs an unhandled exception on its app logger (named after this package): the same handler, so
+    # it is a JSON line with numbers scrubbed like every other, not Flask's plain default.
+    logging.getLogger(__name__).handlers[:] = logger.handlers

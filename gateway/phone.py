@@ -96,7 +96,9 @@ def classify(raw: str | None) -> Sender:
     return Sender(raw, "phone", phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
 
 
-_NUMBER_RUN = re.compile(r"\+?\d[\d \-()]{6,}\d")
+# A + or a 0, then nine digits or more with single spaces, hyphens or brackets between them, not glued to
+# letters: a phone number (international or UK), not a MessageSid's hex, a date or a time.
+_NUMBER_RUN = re.compile(r"(?<![\w+])(?:\+\d|0)(?:[ \-()]?\d){8,}(?!\w)")
 
 
 def mask(number: str | None) -> str:

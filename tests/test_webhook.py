@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import xml.etree.ElementTree as ET
 
@@ -251,3 +252,40 @@ def test_log_lines_of_a_text_carry_its_message_sid_and_request_id(client, r):
     assert (inbound["message_sid"], inbound["request_id"]) == (form["MessageSid"], "req-42")
     (refused,) = [line for line in lines if line["msg"].startswith("refused webhook")]
     assert "message_sid" not in refused  # an unsigned body names nothing in the logs
+
+
+def test_an_unhandled_exception_is_a_scrubbed_json_line(config):
+    """Flask's own log of a view's exception goes through signpost's handler: JSON, numbers masked."""
+    import io
+    import json
+
+    app = create_app({**config, "PROPAGATE_EXCEPTIONS": False})
+
+    @app.get("/boom-test")
+    def boom():
+        raise RuntimeError("could not reach +447911000123 (07911 000456)")
+
+    handler = logging.getLogger("signpost").handlers[0]
+    out = io.StringIO()
+    previous = handler.setStream(out)
+    try:
+        assert app.test_client().get("/boom-test").status_code == 500
+    finally:
+        handler.setStream(previous)
+    (line,) = [json.loads(text) for text in out.getvalue().splitlines() if "boom-test" in text]
+    assert line["level"] == "ERROR" and "RuntimeError" in line["exc"]
+    assert "+447911000123" not in out.getvalue() and "07911 000456" not in out.getvalue()
+    assert "*********123" in line["exc"]
+
+
+@pytest.mark.parametrize(("text", "masked"), [
+    ("to=+447911000123 failed", "to=*********123 failed"),  # a number: digits masked but the last 3
+    ("ring 07911 000456 now", "ring ********456 now"),
+    ("sid=SM00000000000000000000000000000012 ok", "sid=SM00000000000000000000000000000012 ok"),  # not a number
+    ("at 2026-11-27 11:07:15", "at 2026-11-27 11:07:15"),
+])
+def test_log_messages_are_scrubbed_of_numbers(text, masked):
+    from gateway.ops import logs
+
+    record = logging.makeLogRecord({"name": "signpost.x", "levelname": "INFO", "msg": text})
+    assert json.loads(logs.JsonFormatter().format(record))["msg"] == masked

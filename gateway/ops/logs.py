@@ -2,8 +2,9 @@
 
 Every line written while a request is handled carries its request id (the caller's X-Request-Id, else a new
 one, echoed back in the response) and the MessageSid of the text being handled. Phone numbers are masked by
-the code that logs them (`gateway.phone.mask`); the JSON formatter also scrubs any
-number-like run in exception text (Twilio's errors name the recipient), and message bodies are never logged.
+the code that logs them (`gateway.phone.mask`); the JSON formatter also scrubs any number-like run in every
+message and exception text (Twilio's errors name the recipient), and message bodies are never logged. Flask's
+own log (an unhandled exception in a view) goes through the same handler.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ class JsonFormatter(logging.Formatter):
             "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
             "level": record.levelname,
             "logger": record.name,
-            "msg": record.getMessage(),
+            "msg": scrub(record.getMessage()),  # the code masks numbers it logs; this catches the rest
         }
         request_id, sid = REQUEST_ID.get(), MESSAGE_SID.get()
         if request_id:
