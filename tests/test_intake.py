@@ -72,3 +72,24 @@ def test_a_failure_after_the_mark_takes_the_mark_back(ctx, r, monkeypatch):
     assert msglog.recent(r, SETTINGS) == []
     monkeypatch.undo()
     assert intake.take(ctx, text(), REPLY).action == "queued"
+
+
+def test_a_mark_sent_again_after_a_lost_answer_is_not_a_duplicate(ctx, r, monkeypatch):
+    """A failover can lose Redis's answer after the mark was made; the client then sends it again. That must
+    read as this text's own mark, not as Twilio posting it twice: a text is never dropped."""
+    real = redis.client.Pipeline.execute
+    sent_twice = []
+
+    def execute_twice_first_time(self, *args, **kwargs):
+        if not sent_twice:
+            sent_twice.append(True)
+            stack = list(self.command_stack)
+            real(self, *args, **kwargs)  # applied, but its answer lost on the way back...
+            self.command_stack = stack  # ... so the same commands go again
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(redis.client.Pipeline, "execute", execute_twice_first_time)
+    assert intake.take(ctx, text(), REPLY).action == "queued"
+    monkeypatch.undo()
+    assert sending.queue(sending.REPLIES, r).count == 1
+    assert intake.take(ctx, text(), REPLY).action == "duplicate"  # Twilio's own retry still is one

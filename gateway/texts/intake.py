@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import uuid
 from dataclasses import dataclass
 
 import redis
@@ -50,11 +51,14 @@ class Context:
 def take(ctx: Context, msg: Inbound, decision: Decision) -> Outcome:
     """Carry out the decision for a text, once per MessageSid."""
     seen = seen_key(msg.message_sid)
+    # The mark holds a token of this attempt: if the client sends the command again after losing Redis's
+    # answer (a failover), finding its own token means "first", not "a duplicate": a text is never dropped.
+    token = uuid.uuid4().hex
     with ctx.r.pipeline(transaction=False) as p:
-        p.set(seen, "1", nx=True, ex=SEEN_TTL)
+        p.set(seen, token, nx=True, ex=SEEN_TTL, get=True)
         p.hexists(optouts.optout_key(msg.ours), msg.texter or msg.sender.raw)
-        first, opted_out = p.execute()
-    if not first:
+        earlier, opted_out = p.execute()
+    if earlier is not None and earlier.decode() != token:
         return Outcome("duplicate")
     try:
         if decision.kind == "relay" or (decision.relay and _has_open_case(ctx, msg)):
