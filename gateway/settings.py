@@ -29,6 +29,8 @@ class Settings:
     signpost_env: str = PRODUCTION
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_timeout: float = 2.0
+    redis_sentinels: tuple[tuple[str, int], ...] = ()
+    redis_sentinel_master: str = ""
     twilio_account_sid: str = ""
     twilio_auth_token: str = ""
     twilio_api_base_url: str = ""
@@ -108,7 +110,21 @@ def _numbers(name: str, raw: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _sentinels(name: str, raw: str) -> tuple[tuple[str, int], ...]:
+    """Parse a comma-separated list of host:port, naming the bad entry."""
+    out = []
+    for entry in (part.strip() for part in raw.split(",")):
+        if not entry:
+            continue
+        host, _, port = entry.rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ConfigError(f"{name}: {entry!r} is not host:port")
+        out.append((host.strip("[]"), int(port)))
+    return tuple(out)
+
+
 _PARSERS: dict[str, Callable[[str, str], Any]] = {
+    "REDIS_SENTINELS": _sentinels,
     "REDIS_TIMEOUT": _float,
     "PROXY_COUNT": _int(0),
     "RELAY_FORWARD_TO": _numbers,
@@ -174,6 +190,9 @@ def validate(settings: Settings) -> None:
             raise ConfigError(f"{name}: expected an http:// or https:// URL, got {url!r}")
     if not settings.redis_url.startswith(("redis://", "rediss://", "unix://")):
         raise ConfigError("REDIS_URL: expected a redis://, rediss:// or unix:// URL")
+    if bool(settings.redis_sentinels) != bool(settings.redis_sentinel_master):
+        missing = "REDIS_SENTINEL_MASTER" if settings.redis_sentinels else "REDIS_SENTINELS"
+        raise ConfigError(f"{missing} is not set; REDIS_SENTINELS and REDIS_SENTINEL_MASTER go together")
 
 
 _current: list[Settings] = []

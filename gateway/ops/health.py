@@ -6,6 +6,7 @@ import redis
 from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
+from gateway import redisdb
 from gateway.ops import metrics
 from gateway.runtime import signpost
 from gateway.sending import RELAY
@@ -35,9 +36,11 @@ def readyz() -> ResponseReturnValue:
         problems += work_problems(sp.redis)
     if sp.book is None:
         problems.append("keywords not loaded")
+    # Which Redis primary this process uses and the failovers it has seen (Sentinel), for the on-call engineer.
+    seen = redisdb.view()
     if problems:
-        return jsonify(status="unavailable", problems=problems), 503
-    return jsonify(status="ready"), 200
+        return jsonify(status="unavailable", problems=problems, redis=seen), 503
+    return jsonify(status="ready", redis=seen), 200
 
 
 def work_problems(r: redis.Redis) -> list[str]:

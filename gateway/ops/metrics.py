@@ -29,7 +29,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from rq import Worker
 from rq.registry import FailedJobRegistry, ScheduledJobRegistry
 
-from gateway import sending
+from gateway import redisdb, sending
 from gateway.redisdb import PREFIX
 from gateway.relay import cases
 from gateway.sending import ORDER
@@ -173,6 +173,13 @@ class RedisCollector:
                                   value=retries)
         yield GaugeMetricFamily("signpost_workers_live", "RQ workers with a recent heartbeat", value=workers)
         yield GaugeMetricFamily("signpost_relay_open_cases", "Relay cases not closed", value=open_cases)
+        seen = redisdb.view()
+        primary = GaugeMetricFamily("signpost_redis_primary", "The Redis primary this web process uses (1)",
+                                    labels=["address"])
+        primary.add_metric([seen["primary"]], 1)
+        yield primary
+        yield CounterMetricFamily("signpost_redis_failovers", "Changes of Redis primary this web process has seen",
+                                  value=seen["failovers"])
         yield GaugeMetricFamily("signpost_relay_oldest_unacknowledged_age_seconds",
                                 "Age of the oldest relay case nobody has acknowledged (0: none)", value=unack_age)
 
