@@ -5,10 +5,18 @@ import os
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2))
-worker_class = "sync"
-# Twilio waits 15 s for an answer; a request that runs past 10 s is already a problem.
+# gevent: every connection is a greenlet, so a client that sends its request slowly, or nothing at all, holds a
+# greenlet and not the worker. Sync workers were starved by 8 connections sending a header line a second, and
+# gthread threads by 64 (bench/slowclients.py, docs/scaling.md). The app is plain sync Flask: gevent patches
+# sockets and locks when the worker starts, before the app is imported.
+worker_class = "gevent"
+# Connections one worker holds at once, Twilio's and everyone else's.
+worker_connections = 1000
+# Twilio waits 15 s for an answer; a worker whose loop is blocked past 10 s (a request stuck on CPU) is restarted.
 timeout = 10
 graceful_timeout = 10
+# Under gevent this also bounds how long a connection may take to send a request's headers (gunicorn reads them
+# under gevent.Timeout(keepalive)): a client dribbling headers, or idle after connecting, is dropped after 5 s.
 keepalive = 5
 accesslog = None
 
@@ -36,3 +44,9 @@ def child_exit(server, worker):
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+def post_request(worker, req, environ, resp):
+    """After a refused body (413), close the connection rather than read and discard the rest of it."""
+    if resp is not None and resp.status_code == 413:
+        req.must_close = True
