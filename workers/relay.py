@@ -15,6 +15,7 @@ from gateway import sending, settings
 from gateway.phone import classify
 from gateway.redisdb import PREFIX
 from gateway.relay import cases, line
+from gateway.reports import counters
 
 log = logging.getLogger("signpost.workers.relay")
 
@@ -42,8 +43,11 @@ def escalate(case_id: str, round: int) -> str:
         line.forward(q, numbers, case.line, case.id, bodies, f"esc-{case.id}-{round}", pipeline=p)
         p.execute()
     fields: dict[str, Any] = {"repeats": round}
+    reported = ["cases:realerted"] if round == 1 else []
     if tier2 and case.tier2_alerted_at is None:
         fields["tier2_alerted_at"] = time.time()
+        reported.append("cases:tier2")
+    counters.count(r, reported, at=case.opened_at)  # on the day the case opened, as the reports count cases
     cases.mark(r, case.id, **fields)
     cases.add_note(r, case.id, f"reminder {round} sent" + (" (second tier alerted)" if tier2 else ""))
     q.enqueue_in(timedelta(seconds=s.relay_escalate_after), line.ESCALATE_JOB, case_id=case.id,

@@ -17,6 +17,7 @@ from twilio.rest import Client
 from gateway import sending, settings
 from gateway.ops import metrics
 from gateway.phone import mask, scrub
+from gateway.reports import counters
 from gateway.texts import msglog, optouts
 from workers import pacing
 
@@ -72,6 +73,7 @@ def send_sms(to: str, from_: str, body: str, ref: str) -> str:
             metrics.count_send(r, "refused", exc.code)
             if exc.code == OPTED_OUT:
                 optouts.record_optout(r, from_, to, reason="twilio 21610")
+                counters.count(r, ["optout"])
             job.retries_left = 0  # RQ retries from retries_left: zero makes this failure final
             log.warning("send refused ref=%s to=%s code=%s: not retried", ref, mask(to), exc.code)
             raise PermanentSendError(exc.status, exc.code, ref, exc.msg) from None

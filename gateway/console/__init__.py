@@ -62,6 +62,7 @@ def init_app(app: Flask) -> None:
         editor,
         inbox,
         messages,
+        reports,
         sandbox,
         versions_views,
     )

@@ -32,6 +32,7 @@ from rq.registry import FailedJobRegistry, ScheduledJobRegistry
 from gateway import redisdb, sending
 from gateway.redisdb import PREFIX
 from gateway.relay import cases
+from gateway.reports import counters
 from gateway.sending import ORDER
 
 log = logging.getLogger("signpost.metrics")
@@ -84,8 +85,13 @@ def count_unanswerable(kind: str) -> None:
 
 def count_send(r: redis.Redis, outcome: str, code: int | str | None = None) -> None:
     """Count one send attempt's outcome (sent, retry, failed, refused) with its Twilio error code."""
+    daily = [] if outcome == "retry" else [outcome] + ([f"err:{code}"] if code and outcome != "sent" else [])
     try:
-        r.hincrby(SENDS_KEY, f"{outcome}|{code or ''}", 1)
+        with r.pipeline(transaction=False) as p:
+            p.hincrby(SENDS_KEY, f"{outcome}|{code or ''}", 1)
+            if daily:
+                counters.count(p, daily)  # the reports' figures per day
+            p.execute()
     except redis.RedisError:
         pass  # the send itself matters; a lost count does not
 

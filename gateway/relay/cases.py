@@ -11,6 +11,7 @@ from typing import Any
 import redis
 
 from gateway.redisdb import PREFIX
+from gateway.reports import counters
 
 # No 0/O or 1/I: ids are read aloud and typed on phones.
 ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -157,6 +158,7 @@ def acknowledge(r: redis.Redis, case_id: str, by: str, now: float | None = None)
             p.hset(case_key(case.id), mapping={"state": ACKNOWLEDGED, "acknowledged_at": now,
                                                "acknowledged_by": by, "updated_at": now})
             p.rpush(messages_key(case.id), _message("note", "acknowledged", by, now))
+            counters.count(p, counters.ack_fields(now - case.opened_at), at=case.opened_at)
             p.execute()
         case.state, case.acknowledged_at, case.acknowledged_by = ACKNOWLEDGED, now, by
     return case

@@ -16,6 +16,7 @@ from rq import Callback, Queue
 from gateway import sending
 from gateway.phone import mask
 from gateway.relay import cases
+from gateway.reports import counters
 from gateway.settings import Settings
 
 log = logging.getLogger("signpost.relay")
@@ -94,6 +95,8 @@ def handle_texter(r: redis.Redis, qs: dict[str, Queue], settings: Settings, line
             enqueue_relay_send(q, texter, line, ack, f"ack-{message_sid}", case_id, pipeline=p)
         else:
             label += " (sender cannot receive SMS replies)"
+        if new:
+            counters.count(p, ["cases:opened"], at=now)
         bodies = forward_bodies(case_id, texter, now, text, label)
         forward(q, settings.relay_forward_to, line, case_id, bodies, f"fwd-{message_sid}", pipeline=p)
         p.execute()

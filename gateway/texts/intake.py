@@ -24,6 +24,7 @@ from gateway.keywords.engine import Decision
 from gateway.phone import mask
 from gateway.redisdb import PREFIX
 from gateway.relay import cases, commands, line
+from gateway.reports import counters
 from gateway.settings import Settings
 from gateway.texts import msglog, optouts
 from gateway.texts.inbound import Inbound, Outcome, plan
@@ -65,6 +66,8 @@ def take(ctx: Context, msg: Inbound, decision: Decision) -> Outcome:
             outcome = _relay(ctx, msg, decision)
             msglog.record_inbound(ctx.r, ctx.settings, msg.message_sid, msg.sender.shown, msg.ours, len(msg.body),
                                   decision.kind, decision.keyword, outcome.action)
+            if not outcome.action.startswith(("ack-", "r-", "close-", "usage", "throttled")):  # not a command
+                counters.count(ctx.r, counters.inbound_fields(decision.kind, decision.keyword, decision.danger))
             return outcome
         return _store(ctx, msg, decision, bool(opted_out))
     except Exception:
@@ -82,6 +85,7 @@ def _store(ctx: Context, msg: Inbound, decision: Decision, opted_out: bool) -> O
         for send in done.sends:
             sending.enqueue_send(ctx.queues[send.queue], send.to, msg.ours, send.body, send.ref, pipeline=p)
         _opt_change(p, msg, decision)
+        counters.count(p, counters.inbound_fields(decision.kind, decision.keyword, decision.danger))
         msglog.add(p, ctx.settings, msg.message_sid, msglog.inbound_fields(
             ctx.settings, msg.message_sid, msg.sender.shown, msg.ours, len(msg.body), decision.kind,
             decision.keyword, done.action))
@@ -92,6 +96,7 @@ def _store(ctx: Context, msg: Inbound, decision: Decision, opted_out: bool) -> O
 def _opt_change(p: redis.client.Pipeline, msg: Inbound, decision: Decision) -> None:
     if msg.texter is None or decision.opt_change is None:
         return
+    counters.count(p, [decision.opt_change])
     if decision.opt_change == "optout":
         optouts.record_optout(p, msg.ours, msg.texter, reason="texted " + (decision.keyword or "STOP"))
     else:

@@ -20,6 +20,7 @@ import redis
 
 from gateway.phone import mask
 from gateway.redisdb import PREFIX
+from gateway.reports import counters
 from gateway.settings import Settings
 
 log = logging.getLogger("signpost.msglog")
@@ -27,6 +28,7 @@ log = logging.getLogger("signpost.msglog")
 INDEX = PREFIX + "msglog"
 SCAN_LIMIT = 5000  # newest entries looked at per page view
 TRIM_EVERY = 60.0
+FINAL_STATUSES = frozenset({"delivered", "undelivered", "failed"})
 _next_trim = [0.0]
 
 
@@ -94,6 +96,8 @@ def record_status(r: redis.Redis, settings: Settings, sid: str, status: str, err
     RedisError, so the callback can ask Twilio to try again: this entry is the one record of the status."""
     with r.pipeline(transaction=False) as p:
         add(p, settings, sid, {"status": status, "error_code": error_code, "status_at": time.time()}, index=False)
+        if status in FINAL_STATUSES:  # the reports count how each message ended
+            counters.count(p, [f"status:{status}"] + ([f"err:{error_code}"] if error_code else []))
         p.execute()
 
 

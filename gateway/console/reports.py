@@ -1,0 +1,84 @@
+"""The reports page: charts of the daily counters over a chosen range, a table under each, CSV of each."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from flask import Response, abort, render_template, request
+from flask.typing import ResponseReturnValue
+
+from gateway.console import bp
+from gateway.console.auth import role_required
+from gateway.reports import charts, counters, figures
+from gateway.runtime import signpost
+
+RANGES = {"day": 1, "week": 7, "month": 30, "year": 365}
+DEFAULT_RANGE = "month"
+MAX_DAYS = 800  # as long as the counters are kept
+
+
+def chosen_days() -> tuple[list[str], str]:
+    """The dates to report and the range's name: `range` (day, week, month, year), or `from`/`to` dates."""
+    today = datetime.now(counters.LONDON).date()
+    start, end = request.args.get("from", ""), request.args.get("to", "")
+    if start or end:
+        try:
+            first = date.fromisoformat(start) if start else today - timedelta(days=29)
+            last = date.fromisoformat(end) if end else today
+        except ValueError:
+            abort(400, "from and to are dates: YYYY-MM-DD")
+        if last < first or (last - first).days >= MAX_DAYS:
+            abort(400, f"from must not be after to, and the range at most {MAX_DAYS} days")
+        return counters.days(first, last), "custom"
+    name = request.args.get("range", DEFAULT_RANGE)
+    if name not in RANGES:
+        abort(400, f"range is one of: {', '.join(RANGES)}")
+    return counters.days(today - timedelta(days=RANGES[name] - 1), today), name
+
+
+def tables(days: list[str]) -> dict[str, figures.Table]:
+    """Every report's table for `days`."""
+    counts = counters.read(signpost().redis, days)
+    return {t.name: t for t in (figures.usage(counts), figures.relay(counts), figures.deliveries(counts),
+                                figures.error_codes(counts), figures.optouts(counts))}
+
+
+def drawn(tables: dict[str, figures.Table], days: list[str]) -> dict[str, tuple[str, list[tuple[str, str]]]]:
+    """Each chart's SVG and legend."""
+    usage = tables["usage"]
+    usage_series = {c: usage.column(c) for c in usage.columns[1:-1]}
+    relay = tables["relay"]
+    delays = {"median": relay.column("median seconds"), "90th percentile": relay.column("90th percentile seconds")}
+    cases = {c: relay.column(c) for c in ("cases", "needed a reminder", "reached the second tier")}
+    sent = tables["deliveries"]
+    sent_series = {c: sent.column(c) for c in sent.columns[1:]}
+    opt = tables["optouts"]
+    opt_series = {c: opt.column(c) for c in opt.columns[1:]}
+    return {
+        "usage": (charts.stacked_bars(usage.title, days, usage_series), charts.legend(list(usage_series))),
+        "cases": (charts.lines("Relay cases per day", days, cases), charts.legend(list(cases))),
+        "delays": (charts.lines("Time to acknowledgement", days, delays, unit="s"), charts.legend(list(delays))),
+        "deliveries": (charts.lines(sent.title, days, sent_series), charts.legend(list(sent_series))),
+        "optouts": (charts.lines(opt.title, days, opt_series), charts.legend(list(opt_series))),
+    }
+
+
+@bp.get("/reports")
+@role_required("editor")
+def reports() -> ResponseReturnValue:
+    days, name = chosen_days()
+    found = tables(days)
+    return render_template("reports.html", tables=found, charts=drawn(found, days), days=days, range=name,
+                           ranges=list(RANGES), query=request.query_string.decode("latin-1"))
+
+
+@bp.get("/reports/<name>.csv")
+@role_required("editor")
+def report_csv(name: str) -> ResponseReturnValue:
+    days, _ = chosen_days()
+    found = tables(days)
+    if name not in found:
+        abort(404)
+    filename = f"signpost-{name}-{days[0]}-to-{days[-1]}.csv"
+    return Response(found[name].csv(), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})

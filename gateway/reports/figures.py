@@ -1,0 +1,79 @@
+"""The reports' figures, from the daily counters: one table a chart, the same figures for CSV. Pure."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter
+from dataclasses import dataclass
+
+from gateway.reports.counters import ack_percentile
+
+DECISIONS = (("default", "default"), ("help", "help"), ("optout", "opt-out"), ("optin", "opt-in"),
+             ("relay", "relay"), ("danger", "danger"))
+
+
+@dataclass(frozen=True)
+class Table:
+    """A report's figures: a column a series, a row a day."""
+
+    name: str
+    title: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str | int | None, ...], ...]
+
+    def column(self, name: str) -> list:
+        """One column's figures, day by day."""
+        i = self.columns.index(name)
+        return [row[i] for row in self.rows]
+
+    def csv(self) -> str:
+        """The table as CSV, a header line first."""
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\r\n")
+        writer.writerow(self.columns)
+        writer.writerows(["" if v is None else v for v in row] for row in self.rows)
+        return out.getvalue()
+
+
+def usage(counts: dict[str, dict[str, int]]) -> Table:
+    """Inbound texts per day by decision: each keyword, then default, help, opt-out, opt-in, relay, danger."""
+    keywords = sorted({f[len("in:keyword:"):] for day in counts.values() for f in day if f.startswith("in:keyword:")})
+    fields = [(f"in:keyword:{k}", k) for k in keywords] + [(f"in:{f}", label) for f, label in DECISIONS]
+    rows = tuple((day, *(c.get(f, 0) for f, _ in fields), sum(c.get(f, 0) for f, _ in fields))
+                 for day, c in counts.items())
+    return Table("usage", "Texts received per day, by what they asked for",
+                 ("day", *(label for _, label in fields), "total"), rows)
+
+
+def relay(counts: dict[str, dict[str, int]]) -> Table:
+    """Relay cases per day (by the day they opened), how fast they were acknowledged, and escalations."""
+    rows = tuple((day, c.get("cases:opened", 0), c.get("ack:count", 0), ack_percentile(c, 0.5),
+                  ack_percentile(c, 0.9), c.get("cases:realerted", 0), c.get("cases:tier2", 0))
+                 for day, c in counts.items())
+    return Table("relay", "Emergency text line: cases, and time to acknowledgement",
+                 ("day", "cases", "acknowledged", "median seconds", "90th percentile seconds", "needed a reminder",
+                  "reached the second tier"), rows)
+
+
+def deliveries(counts: dict[str, dict[str, int]]) -> Table:
+    """Sends per day: accepted by Twilio, delivered, not delivered, refused by Twilio."""
+    rows = tuple((day, c.get("sent", 0), c.get("status:delivered", 0),
+                  c.get("status:undelivered", 0) + c.get("status:failed", 0), c.get("refused", 0) + c.get("failed", 0))
+                 for day, c in counts.items())
+    return Table("deliveries", "Replies and alerts sent per day",
+                 ("day", "sent", "delivered", "not delivered", "refused or failed"), rows)
+
+
+def error_codes(counts: dict[str, dict[str, int]], top: int = 10) -> Table:
+    """The most frequent Twilio error codes over the whole range."""
+    total: Counter[str] = Counter()
+    for c in counts.values():
+        total.update({f[len("err:"):]: n for f, n in c.items() if f.startswith("err:")})
+    return Table("errors", "Twilio error codes", ("code", "count"), tuple(total.most_common(top)))
+
+
+def optouts(counts: dict[str, dict[str, int]]) -> Table:
+    """Opt-outs and opt-ins recorded per day."""
+    rows = tuple((day, c.get("optout", 0), c.get("optin", 0)) for day, c in counts.items())
+    return Table("optouts", "Opt-outs and opt-ins per day", ("day", "opt-outs", "opt-ins"), rows)
