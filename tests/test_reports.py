@@ -12,8 +12,8 @@ import pytest
 
 from gateway import create_app
 from gateway.relay import cases
-from gateway.reports import counters, figures
-from tests.conftest import CONTROL_ROOM, RELAY_LINE, SHORT_CODE, TEXTER, inbound_form, post_signed
+from gateway.reports import charts, counters, figures
+from tests.conftest import RELAY_LINE, TEXTER, inbound_form, post_signed
 from tests.console.support import login, make_user
 
 TODAY = counters.day_of()
@@ -79,7 +79,8 @@ def test_delivery_statuses_and_error_codes(client, r):
     counted = today(r)
     assert (counted["status:delivered"], counted["status:undelivered"], counted["status:failed"]) == (2, 1, 1)
     assert "status:sent" not in counted  # only how a message ended
-    assert figures.error_codes({TODAY: counted}).rows == (("30003", 1), ("30005", 1))
+    assert figures.error_codes({TODAY: counted}).rows == (
+        ("30003", "Unreachable destination handset", 1), ("30005", "Unknown destination handset", 1))
 
 
 def test_figures_and_csv_from_counters():
@@ -135,4 +136,11 @@ def test_counters_are_kept_long_after_the_message_log(r):
     counters.count(r, ["in:default"], at=time.time())
     ttl = r.ttl(counters.day_key(TODAY))
     assert ttl > 700 * 86400  # the message log keeps RETENTION_DAYS (30); reports compare years
-    assert CONTROL_ROOM and SHORT_CODE  # (fixtures used for the texts above)
+
+
+@pytest.mark.parametrize(("largest", "ticks"), [(0, [0, 1]), (3, [0, 1, 2, 3, 4, 5]), (12, [0, 5, 10, 15, 20]),
+                                               (99, [0, 20, 40, 60, 80, 100]), (480, [0, 100, 200, 300, 400, 500])])
+def test_axes_count_in_whole_round_numbers(largest, ticks):
+    svg = charts.lines("x", ["2026-11-01"], {"a": [largest]})
+    labels = [float(t) for t in re.findall(r'class="axis">([0-9.]+)</text>', svg)[:len(ticks) + 1]]
+    assert labels[:len(ticks)] == ticks and len(re.findall(r'class="grid"', svg)) == len(ticks)

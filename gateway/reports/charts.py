@@ -22,18 +22,26 @@ def nice_max(value: float) -> float:
         return 1
     step = 10 ** (len(str(int(value))) - 1)
     for mult in (1, 2, 2.5, 5, 10):
-        if value <= mult * step:
+        if value <= mult * step and float(mult * step).is_integer():
             return mult * step
     return 10 * step
+
+
+def intervals(top: float) -> int:
+    """How many gridline intervals divide `top` into round whole numbers (1, 2, 2.5 or 5 times a power of ten)."""
+    def round_step(step: float) -> bool:
+        return step.is_integer() and float(nice_max(step)) == step
+    return next((n for n in (5, 4, 2) if round_step(top / n)), 1)
 
 
 def _frame(label: str, top: float, unit: str, days: Sequence[str]) -> list[str]:
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
            f'aria-label="{escape(label)}" class="chart">', f"<title>{escape(label)}</title>"]
-    for i in range(5):
-        value = top * i / 4
-        y = TOP + plot_h - plot_h * i / 4
+    n = intervals(top)
+    for i in range(n + 1):
+        value = top * i / n
+        y = TOP + plot_h - plot_h * i / n
         out.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" class="grid"/>')
         text = f"{value:g}{unit}"
         out.append(f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" class="axis">{escape(text)}</text>')

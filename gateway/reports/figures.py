@@ -9,6 +9,25 @@ from dataclasses import dataclass
 
 from gateway.reports.counters import ack_percentile
 
+# Twilio's names for the error codes a delivery report sees most (each code's page:
+# https://www.twilio.com/docs/api/errors/<code>, e.g. https://www.twilio.com/docs/api/errors/30003).
+ERROR_NAMES = {
+    "21211": "Invalid 'To' phone number",
+    "21408": "Sending to this region is not enabled",
+    "21610": "Recipient has opted out (STOP)",
+    "21612": "'To' number not reachable by SMS",
+    "21614": "'To' number is not a mobile number",
+    "21635": "'To' number cannot be a landline",
+    "30001": "Queue overflow",
+    "30002": "Account suspended",
+    "30003": "Unreachable destination handset",
+    "30004": "Message blocked",
+    "30005": "Unknown destination handset",
+    "30006": "Landline or unreachable carrier",
+    "30007": "Message filtered by the carrier",
+    "30008": "Unknown error",
+}
+
 DECISIONS = (("default", "default"), ("help", "help"), ("optout", "opt-out"), ("optin", "opt-in"),
              ("relay", "relay"), ("danger", "danger"))
 
@@ -70,7 +89,8 @@ def error_codes(counts: dict[str, dict[str, int]], top: int = 10) -> Table:
     total: Counter[str] = Counter()
     for c in counts.values():
         total.update({f[len("err:"):]: n for f, n in c.items() if f.startswith("err:")})
-    return Table("errors", "Twilio error codes", ("code", "count"), tuple(total.most_common(top)))
+    rows = tuple((code, ERROR_NAMES.get(code, "see Twilio's error page"), n) for code, n in total.most_common(top))
+    return Table("errors", "Twilio error codes", ("code", "meaning", "count"), rows)
 
 
 def optouts(counts: dict[str, dict[str, int]]) -> Table:
