@@ -104,3 +104,52 @@ def test_metrics_page_survives_redis_down(config):
     samples = scrape(app.test_client())
     assert value(samples, "signpost_redis_up") == 0
     assert "signpost_webhook_duration_seconds_count" in samples
+
+
+def test_webhook_answers_by_path_and_status(client, config, monkeypatch):
+    from gateway import create_app
+    from gateway.keywords import engine
+    from tests.conftest import PUBLIC_URL
+
+    def answers(samples, path, status):
+        return value(samples, "signpost_webhook_responses_total", path=path, status=status)
+
+    before = scrape(client)
+    # Shown at zero before any 5xx, so that the first one is an increase Prometheus can alert on.
+    assert any(s.labels == {"path": "/sms", "status": "500"} for s in before["signpost_webhook_responses_total"])
+    assert post_signed(client, "/sms", inbound_form("DVS")).status_code == 200
+    forged = client.post("/sms", data=inbound_form("DVS"), headers={"X-Twilio-Signature": "bad"},
+                         base_url=PUBLIC_URL)
+    assert forged.status_code == 403
+    # A crash while answering (Flask's own 500, as in production where exceptions are not propagated).
+    crashing = create_app({**config, "TESTING": False})
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("keyword engine broke")
+
+    monkeypatch.setattr(engine, "decide", crash)
+    assert post_signed(crashing.test_client(), "/sms", inbound_form("DVS")).status_code == 500
+    # Redis down: a status callback is a 503 so that Twilio tries it again.
+    no_redis = create_app({**config, "REDIS_URL": "redis://127.0.0.1:1/0", "REDIS_TIMEOUT": 0.5})
+    status = {"MessageSid": "SM" + "0" * 32, "MessageStatus": "delivered", "AccountSid": config["TWILIO_ACCOUNT_SID"]}
+    assert post_signed(no_redis.test_client(), "/sms/status", status).status_code == 503
+    after = scrape(client)
+    for path, status_code, count in (("/sms", "200", 1), ("/sms", "403", 1), ("/sms", "500", 1),
+                                     ("/sms/status", "503", 1), ("/sms/status", "204", 0)):
+        assert answers(after, path, status_code) - answers(before, path, status_code) == count, (path, status_code)
+
+
+def test_sends_per_sender_and_caps(client, run_jobs, standin):
+    before = scrape(client)
+    assert value(before, "signpost_sender_cap_per_second", number=SHORT_CODE) == 30  # keywords.yaml
+    assert value(before, "signpost_sender_cap_per_second", number=RELAY_LINE) == 10
+    assert post_signed(client, "/sms", inbound_form("DVS")).status_code == 200
+    assert post_signed(client, "/sms", inbound_form("I need help", texter=OTHER_TEXTER,
+                                                    to=RELAY_LINE)).status_code == 200
+    standin.fail_next(1, status=500, code=20500)  # a retried attempt took a slot too
+    run_jobs()
+    done = scrape(client)
+    attempts = {n: sum(1 for m in standin.requests if m.get("from") == n) for n in (SHORT_CODE, RELAY_LINE)}
+    assert attempts[SHORT_CODE] == 1 and attempts[RELAY_LINE] >= 3  # ack and two forwards, one failed once
+    for number, count in attempts.items():
+        assert value(done, "signpost_sender_sends_total", number=number) == count, number

@@ -3,11 +3,13 @@
 Two sources, one page:
 
 * In the web processes (prometheus_client; multiprocess mode under gunicorn when PROMETHEUS_MULTIPROC_DIR
-  is set, see deploy/gunicorn.conf.py): inbound texts by receiving number and decision, and webhook latency.
+  is set, see deploy/gunicorn.conf.py): inbound texts by receiving number and decision, webhook latency, and
+  the webhooks' answers by path and HTTP status. Each sending number's cap (messages per second) comes from
+  the keywords in service.
 * Read from Redis at scrape time, so every web node shows the same figures for work done on any machine:
   queue depth and oldest job age per queue, scheduled retries and failed jobs per queue, sends by outcome
-  and Twilio error code (counted by the send job in a Redis hash), retries, live workers, open relay cases
-  and the age of the oldest unacknowledged one.
+  and Twilio error code (counted by the send job in a Redis hash), send attempts per sending number, retries,
+  live workers, open relay cases and the age of the oldest unacknowledged one.
 
 Labels never hold a texter's number or any message text. The `number` label is one of our own receiving
 numbers as written in keywords.yaml (published short codes and lines); a text to any other `To` is
@@ -26,7 +28,7 @@ from flask import Blueprint, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
-from rq import Worker
+from rq import Worker, get_current_job
 from rq.registry import FailedJobRegistry, ScheduledJobRegistry
 
 from gateway import redisdb, sending
@@ -39,6 +41,7 @@ log = logging.getLogger("signpost.metrics")
 bp = Blueprint("metrics", __name__)
 
 SENDS_KEY = PREFIX + "metrics:sends"  # hash "outcome|code" -> count, written by the send job
+SENDER_SENDS_KEY = PREFIX + "metrics:sender-sends"  # hash sending number -> send attempts, written by the send job
 UNACK_SCAN = 200  # open cases looked at, oldest first, to find the oldest unacknowledged one
 
 # Our own registry: metric objects are created once per process; the page is built per scrape.
@@ -49,6 +52,13 @@ UNANSWERABLE = Counter("signpost_unanswerable_senders", "Inbound texts from send
                        ["kind"], registry=LOCAL)
 WEBHOOK_SECONDS = Histogram("signpost_webhook_duration_seconds", "Time to answer POST /sms",
                             buckets=(.002, .005, .01, .02, .05, .1, .25, .5, 1, 2.5, 5, 10), registry=LOCAL)
+RESPONSES = Counter("signpost_webhook_responses", "Answers to Twilio's webhooks by path and HTTP status",
+                    ["path", "status"], registry=LOCAL)
+# Shown at zero from the start, so that the first 5xx is an increase Prometheus can see.
+for _path, _statuses in {"/sms": ("200", "400", "403", "500"),
+                         "/sms/status": ("204", "400", "403", "500", "503")}.items():
+    for _status in _statuses:
+        RESPONSES.labels(_path, _status)
 
 
 def decision_label(decision: Any) -> str:
@@ -83,12 +93,31 @@ def count_unanswerable(kind: str) -> None:
         log.exception("metrics: could not count an unanswerable sender")
 
 
-def count_send(r: redis.Redis, outcome: str, code: int | str | None = None) -> None:
-    """Count one send attempt's outcome (sent, retry, failed, refused) with its Twilio error code."""
+def count_response(path: str, status: int) -> None:
+    """Count one answer to a Twilio webhook (`path` is the route, never the query). Never raises."""
+    try:
+        RESPONSES.labels(path, str(status)).inc()
+    except Exception:  # metrics must never cost a reply
+        log.exception("metrics: could not count a webhook answer")
+
+
+def job_sender() -> str | None:
+    """The number the send job running in this process sends from (its `from_`), or None outside a job."""
+    job = get_current_job()
+    sender = (job.kwargs or {}).get("from_") if job is not None else None
+    return sender if isinstance(sender, str) and sender else None
+
+
+def count_send(r: redis.Redis, outcome: str, code: int | str | None = None, sender: str | None = None) -> None:
+    """Count one send attempt's outcome (sent, retry, failed, refused) with its Twilio error code, and one
+    attempt for its sending number (by default the running send job's): each took a slot of that number's cap."""
     daily = [] if outcome == "retry" else [outcome] + ([f"err:{code}"] if code and outcome != "sent" else [])
+    sender = sender or job_sender()
     try:
         with r.pipeline(transaction=False) as p:
             p.hincrby(SENDS_KEY, f"{outcome}|{code or ''}", 1)
+            if sender:
+                p.hincrby(SENDER_SENDS_KEY, sender, 1)
             if daily:
                 counters.count(p, daily)  # the reports' figures per day
             p.execute()
@@ -137,8 +166,13 @@ def relay_stats(r: redis.Redis, now: float | None = None) -> tuple[int, float]:
 class RedisCollector:
     """Figures read from Redis at scrape time; nothing is scraped if Redis does not answer."""
 
-    def __init__(self, r: redis.Redis) -> None:
+    def __init__(self, r: redis.Redis, book: Any = None) -> None:
         self.r = r
+        self.book = book
+
+    def sender_label(self, sender: str) -> str:
+        """A sending number as written in the keywords (as for the cap), 'other' for one not in them."""
+        return number_label(self.book, sender) if self.book is not None else sender
 
     def collect(self):
         up = GaugeMetricFamily("signpost_redis_up", "1 if Redis answered this scrape")
@@ -147,6 +181,7 @@ class RedisCollector:
             workers = live_workers(self.r)
             open_cases, unack_age = relay_stats(self.r)
             sends = self.r.hgetall(SENDS_KEY)
+            by_sender = self.r.hgetall(SENDER_SENDS_KEY)
         except redis.RedisError:
             up.add_metric([], 0)
             yield up
@@ -177,6 +212,16 @@ class RedisCollector:
         yield send_family
         yield CounterMetricFamily("signpost_send_retries", "Send attempts that failed and will be retried",
                                   value=retries)
+        per_sender: dict[str, float] = {}
+        for sender, count in by_sender.items():
+            label = self.sender_label(sender.decode())
+            per_sender[label] = per_sender.get(label, 0.0) + float(count)
+        sender_family = CounterMetricFamily("signpost_sender_sends",
+                                            "Send attempts handed to Twilio per sending number (each takes a slot "
+                                            "of the number's cap)", labels=["number"])
+        for label, count in sorted(per_sender.items()):
+            sender_family.add_metric([label], count)
+        yield sender_family
         yield GaugeMetricFamily("signpost_workers_live", "RQ workers with a recent heartbeat", value=workers)
         yield GaugeMetricFamily("signpost_relay_open_cases", "Relay cases not closed", value=open_cases)
         seen = redisdb.view()
@@ -190,20 +235,36 @@ class RedisCollector:
                                 "Age of the oldest relay case nobody has acknowledged (0: none)", value=unack_age)
 
 
+class CapCollector:
+    """Each of our numbers' sending cap from the keywords in service (workers/pacing.py paces to it)."""
+
+    def __init__(self, book: Any) -> None:
+        self.book = book
+
+    def collect(self):
+        family = GaugeMetricFamily("signpost_sender_cap_per_second",
+                                   "Messages per second each of our numbers may send (rate_per_second in the "
+                                   "keywords; the pacer keeps 2% under it)", labels=["number"])
+        for config in (self.book.numbers.values() if self.book is not None else ()):
+            family.add_metric([config.number], config.rate_per_second)
+        yield family
+
+
 def multiprocess_dir() -> str:
     """PROMETHEUS_MULTIPROC_DIR as prometheus_client reads it (from the environment, at import)."""
     return os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
 
 
-def render(r: redis.Redis) -> bytes:
-    """The whole /metrics page."""
+def render(r: redis.Redis, book: Any = None) -> bytes:
+    """The whole /metrics page (`book`: the keywords in service, for the senders' caps and labels)."""
     if multiprocess_dir():
         local = CollectorRegistry()
         MultiProcessCollector(local)
     else:
         local = LOCAL
     shared = CollectorRegistry(auto_describe=False)
-    shared.register(RedisCollector(r))
+    shared.register(RedisCollector(r, book))
+    shared.register(CapCollector(book))
     return generate_latest(local) + generate_latest(shared)
 
 
@@ -212,5 +273,6 @@ def metrics() -> Response:
     """Prometheus text format."""
     from gateway.runtime import signpost
 
-    return Response(render(signpost().redis), mimetype=CONTENT_TYPE_LATEST.split(";")[0],
+    sp = signpost()
+    return Response(render(sp.redis, sp.book), mimetype=CONTENT_TYPE_LATEST.split(";")[0],
                     headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -66,6 +66,14 @@ def read_inbound() -> inbound.Inbound | str:
                            body=form.get("Body", ""), optout_type=form.get("OptOutType") or None)
 
 
+@bp.after_request
+def count_answer(response: Response) -> Response:
+    """Count each answer by path and HTTP status: refusals and a crash's 500 too (Flask runs this for those)."""
+    if request.url_rule is not None:
+        metrics.count_response(request.url_rule.rule, response.status_code)
+    return response
+
+
 @bp.route("/sms", methods=["POST"])
 @twilio_signed
 def receive_sms() -> Response:
