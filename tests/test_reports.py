@@ -144,3 +144,28 @@ def test_axes_count_in_whole_round_numbers(largest, ticks):
     svg = charts.lines("x", ["2026-11-01"], {"a": [largest]})
     labels = [float(t) for t in re.findall(r'class="axis">([0-9.]+)</text>', svg)[:len(ticks) + 1]]
     assert labels[:len(ticks)] == ticks and len(re.findall(r'class="grid"', svg)) == len(ticks)
+
+
+def test_weeks_sum_every_counter_from_monday():
+    counts = {"2026-11-22": {"in:default": 1},  # a Sunday
+              "2026-11-23": {"in:default": 2, **dict.fromkeys(counters.ack_fields(4), 1)},  # Monday
+              "2026-11-29": {"in:default": 3, **dict.fromkeys(counters.ack_fields(100), 1)}}  # Sunday
+    weeks = counters.by_week(counts)
+    assert list(weeks) == ["2026-11-16", "2026-11-23"]
+    assert weeks["2026-11-23"]["in:default"] == 5 and weeks["2026-11-23"]["ack:count"] == 2
+    assert counters.ack_percentile(weeks["2026-11-23"], 0.5) == 5  # one of two within 5 s
+    assert counters.ack_percentile(weeks["2026-11-23"], 0.9) == 120
+
+
+def test_a_year_is_shown_by_week_unless_days_are_asked_for(app, r):
+    app.config["PREFERRED_URL_SCHEME"] = "https"
+    counters.count(r, ["in:help"])
+    editor = signed_in(app, r, "editor")
+    year = editor.get("/console/reports?range=year").get_data(as_text=True)
+    usage = year.split('id="table-usage"')[1].split("</table>")[0]
+    weeks = re.findall(r'<tr><th scope="row">(\d{4}-\d\d-\d\d)</th>', usage)
+    assert len(weeks) in (53, 54) and all(date.fromisoformat(w).weekday() == 0 for w in weeks)
+    assert "week beginning" in year
+    by_day = editor.get("/console/reports/usage.csv?range=year&by=day").get_data(as_text=True).splitlines()
+    assert len(by_day) == 1 + 365 and by_day[0].startswith("day,")
+    assert editor.get("/console/reports?range=year&by=hour").status_code == 400

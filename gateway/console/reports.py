@@ -15,6 +15,7 @@ from gateway.runtime import signpost
 RANGES = {"day": 1, "week": 7, "month": 30, "year": 365}
 DEFAULT_RANGE = "month"
 MAX_DAYS = 800  # as long as the counters are kept
+WEEKS_FROM = 93  # ranges longer than a quarter are grouped by week unless `by=day` asks otherwise
 
 
 def chosen_days() -> tuple[list[str], str]:
@@ -36,15 +37,26 @@ def chosen_days() -> tuple[list[str], str]:
     return counters.days(today - timedelta(days=RANGES[name] - 1), today), name
 
 
-def tables(days: list[str]) -> dict[str, figures.Table]:
-    """Every report's table for `days`."""
+def grouping(days: list[str]) -> str:
+    """`by` (day or week); by default days up to a quarter, weeks beyond."""
+    by = request.args.get("by") or ("week" if len(days) >= WEEKS_FROM else "day")
+    if by not in figures.PERIODS:
+        abort(400, f"by is one of: {', '.join(figures.PERIODS)}")
+    return by
+
+
+def tables(days: list[str], by: str) -> dict[str, figures.Table]:
+    """Every report's table for `days`, a row a day or a week."""
     counts = counters.read(signpost().redis, days)
-    return {t.name: t for t in (figures.usage(counts), figures.relay(counts), figures.deliveries(counts),
-                                figures.error_codes(counts), figures.optouts(counts))}
+    if by == "week":
+        counts = counters.by_week(counts)
+    return {t.name: t for t in (figures.usage(counts, by), figures.relay(counts, by), figures.deliveries(counts, by),
+                                figures.error_codes(counts), figures.optouts(counts, by))}
 
 
-def drawn(tables: dict[str, figures.Table], days: list[str]) -> dict[str, tuple[str, list[tuple[str, str]]]]:
+def drawn(tables: dict[str, figures.Table], by: str) -> dict[str, tuple[str, list[tuple[str, str]]]]:
     """Each chart's SVG and legend."""
+    days = tables["usage"].column(tables["usage"].columns[0])
     usage = tables["usage"]
     usage_series = {c: usage.column(c) for c in usage.columns[1:-1]}
     relay = tables["relay"]
@@ -56,7 +68,7 @@ def drawn(tables: dict[str, figures.Table], days: list[str]) -> dict[str, tuple[
     opt_series = {c: opt.column(c) for c in opt.columns[1:]}
     return {
         "usage": (charts.stacked_bars(usage.title, days, usage_series), charts.legend(list(usage_series))),
-        "cases": (charts.lines("Relay cases per day", days, cases), charts.legend(list(cases))),
+        "cases": (charts.lines(f"Relay cases {figures.PERIODS[by][1]}", days, cases), charts.legend(list(cases))),
         "delays": (charts.lines("Time to acknowledgement", days, delays, unit="s"), charts.legend(list(delays))),
         "deliveries": (charts.lines(sent.title, days, sent_series), charts.legend(list(sent_series))),
         "optouts": (charts.lines(opt.title, days, opt_series), charts.legend(list(opt_series))),
@@ -67,16 +79,18 @@ def drawn(tables: dict[str, figures.Table], days: list[str]) -> dict[str, tuple[
 @role_required("editor")
 def reports() -> ResponseReturnValue:
     days, name = chosen_days()
-    found = tables(days)
-    return render_template("reports.html", tables=found, charts=drawn(found, days), days=days, range=name,
-                           ranges=list(RANGES), query=request.query_string.decode("latin-1"))
+    by = grouping(days)
+    found = tables(days, by)
+    return render_template("reports.html", tables=found, charts=drawn(found, by), days=days, range=name, by=by,
+                           ranges=list(RANGES), groupings=[("", "auto"), *((p, p) for p in figures.PERIODS)],
+                           query=request.query_string.decode("latin-1"))
 
 
 @bp.get("/reports/<name>.csv")
 @role_required("editor")
 def report_csv(name: str) -> ResponseReturnValue:
     days, _ = chosen_days()
-    found = tables(days)
+    found = tables(days, grouping(days))
     if name not in found:
         abort(404)
     filename = f"signpost-{name}-{days[0]}-to-{days[-1]}.csv"

@@ -76,6 +76,18 @@ def read(r: redis.Redis, dates: list[str]) -> dict[str, dict[str, int]]:
     return {day: {k.decode(): int(v) for k, v in raw.items()} for day, raw in zip(dates, raws, strict=True)}
 
 
+def by_week(counts: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
+    """The same counters summed per week, keyed by the week's Monday (every counter, ack buckets too, adds up)."""
+    weeks: dict[str, dict[str, int]] = {}
+    for day, fields in counts.items():
+        monday = date.fromisoformat(day)
+        monday -= timedelta(days=monday.weekday())
+        week = weeks.setdefault(monday.isoformat(), {})
+        for field, n in fields.items():
+            week[field] = week.get(field, 0) + n
+    return weeks
+
+
 def ack_percentile(counters: dict[str, int], share: float) -> int | None:
     """Seconds within which `share` of the day's acknowledged cases were acknowledged (a bucket's bound), or None."""
     total = counters.get("ack:count", 0)

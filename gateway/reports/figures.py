@@ -55,33 +55,38 @@ class Table:
         return out.getvalue()
 
 
-def usage(counts: dict[str, dict[str, int]]) -> Table:
+PERIODS = {"day": ("day", "per day"), "week": ("week beginning", "per week")}  # first column, title
+
+
+def usage(counts: dict[str, dict[str, int]], period: str = "day") -> Table:
     """Inbound texts per day by decision: each keyword, then default, help, opt-out, opt-in, relay, danger."""
     keywords = sorted({f[len("in:keyword:"):] for day in counts.values() for f in day if f.startswith("in:keyword:")})
     fields = [(f"in:keyword:{k}", k) for k in keywords] + [(f"in:{f}", label) for f, label in DECISIONS]
     rows = tuple((day, *(c.get(f, 0) for f, _ in fields), sum(c.get(f, 0) for f, _ in fields))
                  for day, c in counts.items())
-    return Table("usage", "Texts received per day, by what they asked for",
-                 ("day", *(label for _, label in fields), "total"), rows)
+    column, per = PERIODS[period]
+    return Table("usage", f"Texts received {per}, by what they asked for",
+                 (column, *(label for _, label in fields), "total"), rows)
 
 
-def relay(counts: dict[str, dict[str, int]]) -> Table:
+def relay(counts: dict[str, dict[str, int]], period: str = "day") -> Table:
     """Relay cases per day (by the day they opened), how fast they were acknowledged, and escalations."""
     rows = tuple((day, c.get("cases:opened", 0), c.get("ack:count", 0), ack_percentile(c, 0.5),
                   ack_percentile(c, 0.9), c.get("cases:realerted", 0), c.get("cases:tier2", 0))
                  for day, c in counts.items())
     return Table("relay", "Emergency text line: cases, and time to acknowledgement",
-                 ("day", "cases", "acknowledged", "median seconds", "90th percentile seconds", "needed a reminder",
-                  "reached the second tier"), rows)
+                 (PERIODS[period][0], "cases", "acknowledged", "median seconds", "90th percentile seconds",
+                  "needed a reminder", "reached the second tier"), rows)
 
 
-def deliveries(counts: dict[str, dict[str, int]]) -> Table:
+def deliveries(counts: dict[str, dict[str, int]], period: str = "day") -> Table:
     """Sends per day: accepted by Twilio, delivered, not delivered, refused by Twilio."""
     rows = tuple((day, c.get("sent", 0), c.get("status:delivered", 0),
                   c.get("status:undelivered", 0) + c.get("status:failed", 0), c.get("refused", 0) + c.get("failed", 0))
                  for day, c in counts.items())
-    return Table("deliveries", "Replies and alerts sent per day",
-                 ("day", "sent", "delivered", "not delivered", "refused or failed"), rows)
+    column, per = PERIODS[period]
+    return Table("deliveries", f"Replies and alerts sent {per}",
+                 (column, "sent", "delivered", "not delivered", "refused or failed"), rows)
 
 
 def error_codes(counts: dict[str, dict[str, int]], top: int = 10) -> Table:
@@ -93,7 +98,8 @@ def error_codes(counts: dict[str, dict[str, int]], top: int = 10) -> Table:
     return Table("errors", "Twilio error codes", ("code", "meaning", "count"), rows)
 
 
-def optouts(counts: dict[str, dict[str, int]]) -> Table:
+def optouts(counts: dict[str, dict[str, int]], period: str = "day") -> Table:
     """Opt-outs and opt-ins recorded per day."""
     rows = tuple((day, c.get("optout", 0), c.get("optin", 0)) for day, c in counts.items())
-    return Table("optouts", "Opt-outs and opt-ins per day", ("day", "opt-outs", "opt-ins"), rows)
+    column, per = PERIODS[period]
+    return Table("optouts", f"Opt-outs and opt-ins {per}", (column, "opt-outs", "opt-ins"), rows)
