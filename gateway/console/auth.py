@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 import functools
+import json
 import math
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 import redis
-from flask import abort, current_app, flash, jsonify, redirect, render_template, request, session, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -152,8 +164,28 @@ def unauthorized() -> ResponseReturnValue:
     if is_fetch():
         # Not a redirect: fetch would follow it and put the sign-in form where the fragment goes.
         return jsonify(signed_out=True, login=login), 401
-    flash(login_manager.login_message, login_manager.login_message_category)
+    message, category = login_manager.login_message, login_manager.login_message_category
+    # Once is enough: a client that never follows the redirect must not pile copies into its session cookie.
+    if (category, message) not in [tuple(f) for f in session.get("_flashes", [])]:
+        flash(message, category)
     return redirect(login)
+
+
+def json_object() -> dict[str, Any]:
+    """The request's body as a JSON object; anything else ends the request with a 400 saying why."""
+
+    def refuse(reason: str) -> NoReturn:
+        abort(make_response(jsonify(error=reason), 400))
+
+    if not request.is_json:
+        refuse("the body must be JSON, sent with Content-Type: application/json")
+    try:
+        payload = json.loads(request.get_data())
+    except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser goes
+        refuse("the body is not valid JSON")
+    if not isinstance(payload, dict):
+        refuse(f"the body must be a JSON object, not {type(payload).__name__}")
+    return payload
 
 
 def who() -> str:

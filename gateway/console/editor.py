@@ -17,7 +17,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from gateway.console import audit, bp
-from gateway.console.auth import client_addr, role_required, who
+from gateway.console.auth import client_addr, json_object, role_required, who
 from gateway.keywords import sms, versions
 from gateway.keywords.book import KeywordBook
 from gateway.keywords.problems import KeywordFileError, Problem
@@ -35,6 +35,7 @@ SET_TEXTS = (
     ("danger_footer", "Danger footer (after the danger reply when no keyword matched)", False),
 )
 _WORDS = re.compile(r"[\s,;]+")
+PREVIEW_MAX = 5000
 
 
 def bootstrap_text() -> str:
@@ -454,8 +455,11 @@ def preview(text: str) -> dict[str, Any]:
 @bp.post("/api/preview")
 @role_required("editor")
 def api_preview() -> ResponseReturnValue:
-    payload = request.get_json(silent=True) or {}
-    text = payload.get("text", "")
-    if not isinstance(text, str) or len(text) > 5000:
-        return jsonify(error="text must be a string of at most 5000 characters"), 400
+    """SMS facts of {"text": "..."} for the editor's live preview; 400 with the reason for any other shape."""
+    payload = json_object()
+    if "text" not in payload:
+        return jsonify(error="text is required"), 400
+    text = payload["text"]
+    if not isinstance(text, str) or len(text) > PREVIEW_MAX:
+        return jsonify(error=f"text must be a string of at most {PREVIEW_MAX} characters"), 400
     return jsonify(preview(text))
