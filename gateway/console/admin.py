@@ -38,6 +38,7 @@ def users_create() -> ResponseReturnValue:
 @role_required("admin")
 def users_toggle(name: str, action: str) -> ResponseReturnValue:
     r = signpost().redis
+    name = users.normalise_name(name)
     if name == current_user.name and action == "disable":
         flash("You cannot disable yourself.", "error")
         return redirect(url_for("console.users_page"))

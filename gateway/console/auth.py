@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import hmac
 import json
 import math
 from collections.abc import Callable
@@ -76,13 +77,19 @@ def clear_failures(r: redis.Redis, name: str) -> None:
 
 
 def client_addr() -> str:
+    """The client's address as the console records and throttles it."""
     return request.remote_addr or "unknown"
 
 
 @login_manager.user_loader
-def load_user(name: str) -> users.User | None:
+def load_user(user_id: str) -> users.User | None:
+    """The session's user while the session's epoch is still the user's (sign-out, disable and a new password
+    change it) and the user is enabled."""
+    name, epoch = users.split_id(user_id)
     user = users.get(signpost().redis, name)
-    return user if user is not None and not user.disabled else None
+    if user is None or user.disabled or not epoch or not hmac.compare_digest(user.epoch.encode(), epoch.encode()):
+        return None
+    return user
 
 
 @bp.before_request
@@ -235,7 +242,10 @@ def login() -> ResponseReturnValue:
 @bp.post("/logout")
 @login_required
 def logout() -> ResponseReturnValue:
-    audit.record(signpost().redis, current_user.name, "logout", "", client_addr())
+    """Sign out everywhere: every session of this user ends."""
+    r = signpost().redis
+    audit.record(r, current_user.name, "logout", "", client_addr())
+    users.end_sessions(r, current_user.name)
     logout_user()
     session.clear()
     flash("Signed out.", "info")

@@ -1,8 +1,9 @@
-"""`flask --app wsgi users create|list|disable`: the staff console's users."""
+"""`flask --app wsgi users create|list|disable|enable|set-password`: the staff console's users."""
 
 from __future__ import annotations
 
 import sys
+from typing import NoReturn
 
 import click
 from flask import Flask
@@ -43,17 +44,48 @@ def list_users() -> None:
         click.echo(f"{user.name}\t{user.role}\t{'disabled' if user.disabled else 'active'}")
 
 
+def _no_user(name: str) -> NoReturn:
+    click.echo(f"no user {users.normalise_name(name)}", err=True)
+    raise SystemExit(1)
+
+
 @users_cli.command("disable")
 @click.argument("name")
 def disable_user(name: str) -> None:
-    """Disable a user: they cannot sign in and their open sessions end."""
+    """Disable a user: they cannot sign in and every session of theirs ends."""
     r = signpost().redis
     user = users.set_disabled(r, name, True)
     if user is None:
-        click.echo(f"no user {name}", err=True)
-        raise SystemExit(1)
+        _no_user(name)
     audit.record(r, "cli", "user-disabled", user.name)
     click.echo(f"disabled {user.name}")
+
+
+@users_cli.command("enable")
+@click.argument("name")
+def enable_user(name: str) -> None:
+    """Enable a disabled user again (sessions from before stay ended)."""
+    r = signpost().redis
+    user = users.set_disabled(r, name, False)
+    if user is None:
+        _no_user(name)
+    audit.record(r, "cli", "user-enabled", user.name)
+    click.echo(f"enabled {user.name}")
+
+
+@users_cli.command("set-password")
+@click.argument("name")
+def set_password(name: str) -> None:
+    """Set a user's password, read from stdin (prompted for on a terminal); every session of theirs ends."""
+    password = _read_password()
+    r = signpost().redis
+    try:
+        user = users.set_password(r, name, password)
+    except users.UserError as exc:
+        click.echo(f"not changed: {exc}", err=True)
+        raise SystemExit(1) from None
+    audit.record(r, "cli", "password-set", user.name)
+    click.echo(f"password set for {user.name}; their sessions have ended")
 
 
 def register(app: Flask) -> None:
