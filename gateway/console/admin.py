@@ -54,4 +54,5 @@ def users_toggle(name: str, action: str) -> ResponseReturnValue:
 @bp.get("/audit")
 @role_required("admin")
 def audit_page() -> ResponseReturnValue:
-    return render_template("audit.html", entries=audit.recent(signpost().redis, 300))
+    return render_template("audit.html", entries=audit.recent(signpost().redis, 300),
+                           keep_days=audit.keep_seconds() // 86400)

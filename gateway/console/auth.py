@@ -220,14 +220,14 @@ def login() -> ResponseReturnValue:
     addr = client_addr()
     left = locked_for(r, name, addr)
     if left:
-        audit.record(r, name or "-", "login-refused-locked", "", addr)
+        audit.refused(r, name, "login-refused-locked", addr)
         flash(LOCKED_MESSAGE.format(minutes=math.ceil(left / 60)), "error")
         return render_template("login.html", name=name, next=request.form.get("next", "")), 429
     user = users.authenticate(r, name, password) if name and password else None
     if user is None:
-        audit.record(r, name or "-", "login-failed", "", addr)
+        audit.refused(r, name, "login-failed", addr)
         if record_failure(r, name or "-", addr):
-            audit.record(r, name or "-", "login-locked", f"{MAX_FAILURES} failures", addr)
+            audit.refused(r, name, "login-locked", addr, f"{MAX_FAILURES} failures")
             flash(LOCKED_MESSAGE.format(minutes=LOCK_SECONDS // 60), "error")
             return render_template("login.html", name=name, next=request.form.get("next", "")), 429
         flash("Wrong name or password.", "error")
