@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
-import redis
 from flask import (
     abort,
     current_app,
@@ -27,53 +26,20 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required, login_user, logout_user
 
-from gateway.console import audit, bp, csrf, login_manager, users
-from gateway.redisdb import PREFIX
+from gateway.console import audit, bp, csrf, lockout, login_manager, users
 from gateway.runtime import signpost
 
-MAX_FAILURES = 5
-LOCK_SECONDS = 15 * 60
-LOCKED_MESSAGE = ("Too many failed sign-ins for this account or from this address. "
-                  "Sign-in is locked for {minutes} minutes; ask an admin if you need help sooner.")
-
-
-def _fail_key(kind: str, value: str) -> str:
-    return f"{PREFIX}login-fail:{kind}:{value}"
-
-
-def _lock_key(kind: str, value: str) -> str:
-    return f"{PREFIX}login-lock:{kind}:{value}"
-
-
-def locked_for(r: redis.Redis, name: str, addr: str) -> int:
-    """Seconds left on a lock of this user name or this address (0: not locked)."""
-    with r.pipeline(transaction=False) as p:
-        p.ttl(_lock_key("user", name))
-        p.ttl(_lock_key("addr", addr))
-        ttls = p.execute()
-    return max(0, *ttls)
-
-
-def record_failure(r: redis.Redis, name: str, addr: str) -> bool:
-    """Count a failed sign-in for the name and the address; True if either is now locked."""
-    with r.pipeline(transaction=False) as p:
-        for kind, value in (("user", name), ("addr", addr)):
-            p.incr(_fail_key(kind, value))
-            p.expire(_fail_key(kind, value), LOCK_SECONDS, nx=True)
-        counts = p.execute()[::2]
-    locked = False
-    with r.pipeline(transaction=False) as p:
-        for (kind, value), count in zip((("user", name), ("addr", addr)), counts, strict=True):
-            if count >= MAX_FAILURES:
-                p.set(_lock_key(kind, value), "1", ex=LOCK_SECONDS)
-                p.delete(_fail_key(kind, value))
-                locked = True
-        p.execute()
-    return locked
-
-
-def clear_failures(r: redis.Redis, name: str) -> None:
-    r.delete(_fail_key("user", name))
+LOCKED_MESSAGES = {
+    "device": "Too many failed sign-ins for this account in this browser: it is locked for {minutes} minutes here. "
+              "An admin can unlock the account sooner.",
+    "user": "Too many failed sign-ins for this account: it is locked for {minutes} minutes in browsers it has not "
+            "signed in with before. A browser you have signed in with before can still sign in, and an admin can "
+            "unlock the account sooner.",
+    "addr": "Too many failed sign-ins from this network address: sign-in from it is locked for {minutes} minutes, "
+            "except in a browser you have signed in with before.",
+}
+LOCK_DETAILS = {"device": "this browser's device cookie", "user": "untrusted browsers for the account",
+                "addr": "untrusted browsers from the address"}
 
 
 def client_addr() -> str:
@@ -210,39 +176,55 @@ def _safe_next(target: str | None) -> str | None:
     return target
 
 
+def _refused(name: str, lock: lockout.Lock) -> ResponseReturnValue:
+    flash(LOCKED_MESSAGES[lock.kind].format(minutes=math.ceil(lock.seconds / 60)), "error")
+    return render_template("login.html", name=name, next=request.form.get("next", "")), 429
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> ResponseReturnValue:
+    """Sign in. Throttled the OWASP device-cookie way (gateway/console/lockout.py): a browser that signed in as
+    this user before is locked out only by its own failures."""
     if request.method == "GET":
         return render_template("login.html", next=request.args.get("next", ""))
     r = signpost().redis
     name = users.normalise_name(request.form.get("name", ""))[:64]
     password = request.form.get("password", "")
     addr = client_addr()
-    left = locked_for(r, name, addr)
-    if left:
-        audit.refused(r, name, "login-refused-locked", addr)
-        flash(LOCKED_MESSAGE.format(minutes=math.ceil(left / 60)), "error")
-        return render_template("login.html", name=name, next=request.form.get("next", "")), 429
+    secret = current_app.config["SECRET_KEY"]
+    nonce = (lockout.device_nonce(secret, name, request.cookies.get(lockout.device_cookie_name(name)))
+             if users.NAME.match(name) else None)
+    lock = lockout.locked(r, name, addr, nonce)
+    if lock:
+        audit.refused(r, name, "login-refused-locked", addr, LOCK_DETAILS[lock.kind])
+        return _refused(name, lock)
     user = users.authenticate(r, name, password) if name and password else None
     if user is None:
-        audit.refused(r, name, "login-failed", addr)
-        if record_failure(r, name or "-", addr):
-            audit.refused(r, name, "login-locked", addr, f"{MAX_FAILURES} failures")
-            flash(LOCKED_MESSAGE.format(minutes=LOCK_SECONDS // 60), "error")
-            return render_template("login.html", name=name, next=request.form.get("next", "")), 429
+        audit.refused(r, name, "login-failed", addr, "trusted browser" if nonce else "")
+        lock = lockout.record_failure(r, name, addr, nonce)
+        if lock:
+            audit.refused(r, name, "login-locked", addr,
+                          f"{LOCK_DETAILS[lock.kind]}: {lockout.MAX_FAILURES} failures, "
+                          f"{lockout.LOCK_SECONDS // 60} minutes")
+            return _refused(name, lock)
         flash("Wrong name or password.", "error")
         return render_template("login.html", name=name, next=request.form.get("next", "")), 401
     session.clear()  # a fresh session on every sign-in
     login_user(user)
-    clear_failures(r, name)
+    lockout.succeeded(r, user.name, nonce)
     audit.record(r, user.name, "login", user.role, addr)
-    return redirect(_safe_next(request.form.get("next")) or url_for("console.home"))
+    response = redirect(_safe_next(request.form.get("next")) or url_for("console.home"))
+    # A new device cookie (new nonce) on every sign-in: this browser is trusted for this user from now on.
+    response.set_cookie(lockout.device_cookie_name(user.name), lockout.issue_device_cookie(secret, user.name),
+                        max_age=lockout.DEVICE_COOKIE_DAYS * 86400, path=url_for("console.login"),
+                        secure=current_app.config["SESSION_COOKIE_SECURE"], httponly=True, samesite="Strict")
+    return response
 
 
 @bp.post("/logout")
 @login_required
 def logout() -> ResponseReturnValue:
-    """Sign out everywhere: every session of this user ends."""
+    """Sign out everywhere: every session of this user ends (the device cookie stays: the browser is trusted)."""
     r = signpost().redis
     audit.record(r, current_user.name, "logout", "", client_addr())
     users.end_sessions(r, current_user.name)

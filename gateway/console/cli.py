@@ -1,4 +1,4 @@
-"""`flask --app wsgi users create|list|disable|enable|set-password`: the staff console's users."""
+"""`flask --app wsgi users create|list|disable|enable|set-password|unlock`: the staff console's users."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
-from gateway.console import audit, users
+from gateway.console import audit, lockout, users
 from gateway.runtime import signpost
 
 users_cli = AppGroup("users", help="Staff console users.")
@@ -86,6 +86,19 @@ def set_password(name: str) -> None:
         raise SystemExit(1) from None
     audit.record(r, "cli", "password-set", user.name)
     click.echo(f"password set for {user.name}; their sessions have ended")
+
+
+@users_cli.command("unlock")
+@click.argument("name")
+def unlock_user(name: str) -> None:
+    """Lift a user's sign-in locks (new browsers and each locked browser) after failed sign-ins."""
+    r = signpost().redis
+    user = users.get(r, name)
+    if user is None:
+        _no_user(name)
+    lockout.unlock(r, user.name)
+    audit.record(r, "cli", "user-unlocked", user.name)
+    click.echo(f"unlocked {user.name}")
 
 
 def register(app: Flask) -> None:

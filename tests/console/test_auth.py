@@ -105,7 +105,7 @@ def test_session_cookie_flags(app, r):
     make_user(r, "ed", "editor")
     client = app.test_client()
     response = login(client, "ed")
-    cookie = response.headers["Set-Cookie"]
+    (cookie,) = [c for c in response.headers.getlist("Set-Cookie") if c.startswith("session=")]
     assert "HttpOnly" in cookie
     assert "SameSite=Lax" in cookie
     assert "Secure" in cookie  # production settings

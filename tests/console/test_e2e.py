@@ -189,3 +189,43 @@ def test_operator_acknowledges_a_case_and_realerts_stop(server, browser, r, queu
     phone.context.add_cookies(page.context.cookies())
     phone.goto(f"{server}/console/inbox")
     phone.screenshot(path=str(shots / "inbox-phone.png"), full_page=True)
+
+
+def test_a_browser_that_signed_in_before_is_not_locked_out_by_an_attacker(server, browser, r):
+    """OWASP's device cookies in a real browser: failures in another browser never lock out this one."""
+    make_user(r, "dana", "editor")
+    trusted = browser.new_context(viewport=DESKTOP)
+    page = trusted.new_page()
+    for _ in range(2):  # sign in, sign out, and again: the device cookie is renewed each time
+        page.goto(f"{server}/console/login")
+        page.get_by_label("Name").fill("Dana")  # any case
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_text("dana (")).to_be_visible()
+        page.get_by_role("button", name="Sign out").click()
+        expect(page.get_by_text("Signed out.")).to_be_visible()
+    device = [c for c in trusted.cookies() if c["name"] == "signpost_device_dana"]
+    assert device and device[0]["httpOnly"] and device[0]["path"] == "/console/login"
+
+    attacker = browser.new_context(viewport=DESKTOP).new_page()
+    attacker.goto(f"{server}/console/login")
+    for _ in range(6):
+        attacker.get_by_label("Name").fill("dana")
+        attacker.get_by_label("Password").fill("not the password at all")
+        attacker.get_by_role("button", name="Sign in").click()
+    expect(attacker.get_by_text("Too many failed sign-ins")).to_be_visible()
+
+    # A new browser with the right password is refused (from the attacker's address, too) ...
+    stranger = browser.new_context(viewport=DESKTOP).new_page()
+    stranger.goto(f"{server}/console/login")
+    stranger.get_by_label("Name").fill("dana")
+    stranger.get_by_label("Password").fill(PASSWORD)
+    stranger.get_by_role("button", name="Sign in").click()
+    expect(stranger.get_by_text("except in a browser you have signed in with before")).to_be_visible()
+
+    # ... and the browser dana signed in with before still signs in.
+    page.get_by_label("Name").fill("dana")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_text("dana (")).to_be_visible()
+    expect(page.get_by_role("heading", name="Keywords")).to_be_visible()
