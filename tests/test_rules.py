@@ -3,6 +3,9 @@ valid UK phone numbers, the 999 line; and keywords' words kept more than a typo 
 
 from __future__ import annotations
 
+import itertools
+import random
+
 import pytest
 
 from gateway.keywords import rules, sms
@@ -10,6 +13,7 @@ from gateway.keywords.book import WordEntry
 from gateway.keywords.problems import Finding
 from gateway.keywords.reader import parse_book
 from gateway.keywords.rules import bad_phone_numbers
+from gateway.keywords.text import typo_distance, typo_limit
 from tests.keyword_files import line_of, mutate, only_refusal
 
 GOOD = "Victim Services: call 0800 612 6505. In danger, call 999."
@@ -159,3 +163,57 @@ def test_close_words_of_two_keywords_warn() -> None:
     text = mutate("[STALKER]", "[STALKER, VICTIN]")
     warnings = parse_book(text).warnings
     assert any("VICTIM (DVS) and VICTIN (STALKING) are close" in w.reason for w in warnings)
+
+
+def brute_close_words(lookup: dict[str, WordEntry]) -> list[Finding]:
+    """The close-words check as it was before it was indexed: every pair of words compared."""
+    found: list[Finding] = []
+    words = sorted((w for w in lookup.values() if not w.word.isdigit()), key=lambda w: w.word)
+    for i, a in enumerate(words):
+        for b in words[i + 1:]:
+            close = typo_limit(min(len(a.word), len(b.word))) > 0 and typo_distance(a.word, b.word, 2) <= 2
+            if a.keyword != b.keyword and close:
+                found.append(Finding("close_words", {"word": a.word, "keyword": a.keyword,
+                                                     "other_word": b.word, "other_keyword": b.keyword}))
+    return found
+
+
+def test_close_words_compares_every_pair_of_short_words() -> None:
+    # Every word of 1 to 6 letters a and b, each its own keyword: all 126 * 125 / 2 pairs checked both ways.
+    words = ["".join(letters) for n in range(1, 7) for letters in itertools.product("ab", repeat=n)]
+    lookup = dict(_entry(word, word.upper()) for word in words)
+    assert rules.close_words(lookup) == brute_close_words(lookup)
+    assert len(brute_close_words(lookup)) > 1000
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_close_words_finds_what_comparing_every_pair_finds(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    if seed % 2:  # every long word crowded: compared by the deletions of the whole word
+        monkeypatch.setattr(rules, "_CROWD", 0)
+    rng = random.Random(seed)
+    alphabet = rng.choice(["ab", "abc", "abcdefgh", "aeioustrnl", "aé1ßx"])
+    stems = ["".join(rng.choice(alphabet) for _ in range(rng.randint(8, 20))) for _ in range(3)]
+    words: set[str] = set()
+    for _ in range(rng.randint(20, 300)):
+        shape = rng.random()
+        word = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 16)))
+        if shape < 0.3:  # long words sharing starts or ends: the windows of long words
+            stem = rng.choice(stems)
+            word = stem + word if rng.random() < 0.5 else word + stem
+        elif shape < 0.5 and words:  # one or two typos of an earlier word
+            word = rng.choice(sorted(words))
+            for _ in range(rng.randint(1, 2)):
+                at = rng.randrange(len(word) + 1)
+                typo = rng.choice(["insert", "delete", "replace", "swap"])
+                if typo == "insert":
+                    word = word[:at] + rng.choice(alphabet) + word[at:]
+                elif typo == "delete" and len(word) > 1:
+                    word = word[:at] + word[at + 1:]
+                elif typo == "replace" and at < len(word):
+                    word = word[:at] + rng.choice(alphabet) + word[at + 1:]
+                elif typo == "swap" and at + 1 < len(word):
+                    word = word[:at] + word[at + 1] + word[at] + word[at + 2:]
+        words.add(word[:40])
+    keywords = [f"K{i}" for i in range(rng.randint(2, 12))]
+    lookup = dict(_entry(word, rng.choice(keywords)) for word in sorted(words))
+    assert rules.close_words(lookup) == brute_close_words(lookup)

@@ -4,14 +4,16 @@ place at a line."""
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 
 from gateway import phone
 from gateway.keywords import sms
 from gateway.keywords.book import WordEntry
 from gateway.keywords.problems import Finding
-from gateway.keywords.text import fold, normalise, typo_distance, typo_limit
+from gateway.keywords.text import MIN_TYPO_LENGTH, fold, normalise, typo_distance
 
 MAX_SEGMENTS = 10  # refused above
 WARN_SEGMENTS = 3  # warned above
@@ -22,6 +24,7 @@ _DIGIT_RUN = re.compile(r"(?<![\w.@/+])\+?\(?\d[\d()]*(?:[ -]\(?\d[\d()]*)*(?![\
 _999 = re.compile(r"\b999\b")  # not 999bsl.co.uk
 
 
+@lru_cache(maxsize=4096)  # replies repeat a few numbers (999, 101, the helplines) many times over
 def valid_phone(text: str) -> bool:
     """Whether `text` is a valid phone number, read as a UK number when it has no country code."""
     return phone.e164(text) is not None
@@ -85,14 +88,95 @@ def default_mentions(default: str, keywords: Iterable[str]) -> list[Finding]:
     return [Finding("unmentioned_keyword", {"keyword": k}) for k in keywords if fold(k) not in named]
 
 
+_WINDOW = 12  # words up to this long are indexed whole; longer ones by their first and by their last 12 letters
+_CROWD = 1_000  # a longer word sharing its end strings this often at both ends is compared by its whole deletions
+
+
+def _deletions(word: str) -> set[str]:
+    """`word` and every string left by deleting one or two of its characters."""
+    n = len(word)
+    ones = [word[:i] + word[i + 1:] for i in range(n)]
+    variants = {shorter[:j] + shorter[j + 1:] for i, shorter in enumerate(ones) for j in range(i, n - 1)}
+    variants.update(ones)
+    variants.add(word)
+    return variants
+
+
+def _within_two(a: str, b: str) -> bool:
+    """Whether a and b are at most two typos apart (typo_distance)."""
+    # No edit of an optimal alignment touches a common start or end, so the distance of what is left is the same.
+    shortest = min(len(a), len(b))
+    start = 0
+    while start < shortest and a[start] == b[start]:
+        start += 1
+    end = 0
+    while end < shortest - start and a[-1 - end] == b[-1 - end]:
+        end += 1
+    return typo_distance(a[start:len(a) - end], b[start:len(b) - end], 2) <= 2
+
+
+def _sharing(keys: list[set[str]]) -> dict[str, list[int]]:
+    """The strings in more than one of `keys`, each with the indexes of the sets holding it, ascending."""
+    seen: set[str] = set()
+    shared: set[str] = set()
+    for variants in keys:  # set operations: the per-string work is done in C
+        shared |= variants & seen
+        seen |= variants
+    holders: dict[str, list[int]] = {}
+    for i, variants in enumerate(keys):
+        for variant in variants & shared:
+            holders.setdefault(variant, []).append(i)
+    return holders
+
+
 def close_words(lookup: Mapping[str, WordEntry]) -> list[Finding]:
-    """Words of two keywords close enough that one typo of either could be either; `keyword` is the first's."""
+    """Words of two keywords close enough that one typo of either could be either; `keyword` is the first's.
+
+    Pairs in the order of the words, the first word's before the second's. Words two typos (Damerau) apart
+    both turn into one string once at most two characters are deleted from each, and so do their first
+    _WINDOW characters, and their last: only words sharing such a string are compared, not every pair, so
+    the time grows with the words and the close pairs found, not with the pairs of words.
+    """
+    words = sorted((w for w in lookup.values() if len(w.word) >= MIN_TYPO_LENGTH and not w.word.isdigit()),
+                   key=lambda w: w.word)
+    # Words up to _WINDOW long by their deletions; longer ones by those of their head and of their tail, which
+    # for a word of _WINDOW - 1 or _WINDOW characters (a possible partner of a longer one) are its own.
+    heads = [_deletions(entry.word[:_WINDOW]) for entry in words]
+    tails = [variants if len(entry.word) <= _WINDOW else _deletions(entry.word[-_WINDOW:])
+             for entry, variants in zip(words, heads, strict=True)]
+    longer = [i for i, entry in enumerate(words) if len(entry.word) > _WINDOW]
+    pairs: set[tuple[int, int]] = set()
+    for indexes in _sharing([heads[i] if len(e.word) <= _WINDOW else set() for i, e in enumerate(words)]).values():
+        pairs.update(itertools.combinations(indexes, 2))
+    if longer:
+        ends = [i for i, entry in enumerate(words) if len(entry.word) >= _WINDOW - 1]
+        by_head = _sharing([heads[i] for i in ends])
+        by_tail = _sharing([tails[i] for i in ends])
+        crowded: list[int] = []
+        for i in longer:
+            # A close word shares a string with both ends: look on the side fewer words share, so that many
+            # words starting alike (or ending alike) cost no more than a few.
+            sides = [(heads[i], by_head), (tails[i], by_tail)]
+            load, side = min((sum(len(holders.get(v, ())) for v in variants), n) for n, (variants, holders)
+                             in enumerate(sides))
+            if load > _CROWD:
+                crowded.append(i)
+                continue
+            variants, holders = sides[side]
+            pairs.update((i, ends[k]) if i < ends[k] else (ends[k], i)
+                         for variant in variants for k in holders.get(variant, ()) if ends[k] != i)
+        if crowded:
+            # Many words alike at both ends: compare these by the deletions of their whole words.
+            whole = [_deletions(words[i].word) for i in ends]
+            holders = _sharing(whole)
+            position = {i: k for k, i in enumerate(ends)}
+            for i in crowded:
+                near = {ends[k] for variant in whole[position[i]] for k in holders.get(variant, ())} - {i}
+                pairs.update((i, j) if i < j else (j, i) for j in near)
     found: list[Finding] = []
-    words = sorted((w for w in lookup.values() if not w.word.isdigit()), key=lambda w: w.word)
-    for i, a in enumerate(words):
-        for b in words[i + 1:]:
-            close = typo_limit(min(len(a.word), len(b.word))) > 0 and typo_distance(a.word, b.word, 2) <= 2
-            if a.keyword != b.keyword and close:
-                found.append(Finding("close_words", {"word": a.word, "keyword": a.keyword,
-                                                     "other_word": b.word, "other_keyword": b.keyword}))
+    for i, j in sorted(pairs):
+        a, b = words[i], words[j]
+        if a.keyword != b.keyword and abs(len(a.word) - len(b.word)) <= 2 and _within_two(a.word, b.word):
+            found.append(Finding("close_words", {"word": a.word, "keyword": a.keyword,
+                                                 "other_word": b.word, "other_keyword": b.keyword}))
     return found

@@ -77,9 +77,19 @@ def _utf16_units(ch: str) -> int:
     return 2 if ord(ch) > 0xFFFF else 1
 
 
+_DROP_GSM = dict.fromkeys(map(ord, GSM_BASIC | GSM_EXTENSION))
+
+
 def non_gsm_chars(text: str) -> tuple[str, ...]:
     """The characters of `text` outside GSM 03.38, each once, in order of first appearance."""
-    return tuple(dict.fromkeys(ch for ch in text if ch not in GSM_BASIC and ch not in GSM_EXTENSION))
+    return tuple(dict.fromkeys(text.translate(_DROP_GSM)))
+
+
+def _units(text: str, gsm: bool) -> int:
+    """Septets (GSM-7) or UTF-16 code units (UCS-2) of `text`."""
+    if gsm:
+        return len(text) + sum(text.count(ch) for ch in GSM_EXTENSION)
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 _ZWJ = "\u200d"
@@ -147,12 +157,16 @@ def _graphemes(text: str) -> list[str]:
 def _split(text: str, gsm: bool) -> list[str]:
     cost = _septets if gsm else _utf16_units
     single, part = (GSM_SINGLE, GSM_PART) if gsm else (UCS2_SINGLE, UCS2_PART)
-    if sum(map(cost, text)) <= single:
+    units = _units(text, gsm)
+    if units <= single:
         return [text] if text else []
+    if units == len(text) and gsm:
+        # One septet per character, and no GSM-7 character joins another in a grapheme cluster: equal parts.
+        return [text[start:start + part] for start in range(0, len(text), part)]
     parts: list[str] = []
     current: list[str] = []
     used = 0
-    for cluster in _graphemes(text):
+    for cluster in list(text) if gsm else _graphemes(text):
         size = sum(map(cost, cluster))
         # A cluster longer than a whole part (a pile of combining marks) can only go between code points; the
         # calculator overfills a segment instead, which no real SMS can carry.
@@ -179,7 +193,7 @@ def analyse(text: str) -> SmsInfo:
     return SmsInfo(
         chars=len(text),
         encoding="GSM-7" if gsm else "UCS-2",
-        units=sum(map(_septets if gsm else _utf16_units, text)),
+        units=_units(text, gsm),
         segments=max(1, len(_split(text, gsm))),
         non_gsm=non_gsm,
     )
