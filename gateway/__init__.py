@@ -61,7 +61,7 @@ def load_bootstrap(path: str) -> KeywordBook | None:
         return load_book(path)
     except KeywordFileError as exc:
         # Not fatal: the live version in Redis keeps serving; /readyz says 503 until keywords are loaded.
-        logging.getLogger("signpost").error("keywords: %s refused, not served:\n%s", path, exc)
+        logging.getLogger("signpost").error("keywords: KEYWORDS_FILE refused, not served: %s", exc)
         return None
 
 

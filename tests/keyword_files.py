@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
 from gateway.keywords.problems import KeywordFileError, Problem
@@ -68,3 +71,36 @@ def only_refusal(text: str) -> Problem:
     problems = refusals(text)
     assert len(problems) == 1, "\n".join(map(str, problems))
     return problems[0]
+
+
+# Files staff can break the reader with: name -> (the reason its one line gives, the bytes; None: made below).
+BAD_FILES: dict[str, tuple[str, bytes | None]] = {
+    "latin1": ("not UTF-8", b"version: 1\n# caf\xe9\n"),
+    "nul": ("U+0000", b"version: 1\ndefault_set: main\x00\n"),
+    "directory": ("Is a directory", None),
+    "missing": ("No such file or directory", None),
+    "unreadable": ("Permission denied", BASE.encode()),
+    "deep_list": ("nested more than 10 levels", b"[" * 10_000 + b"]" * 10_000 + b"\n"),
+    "deep_mapping": ("nested more than 10 levels", b"a: " + b"{a: " * 10_000 + b"1" + b"}" * 10_000 + b"\n"),
+    "alias_bomb": ("anchors and aliases", (
+        b"a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
+        + b"".join(b"%s: &%s [%s]\n" % (bytes([c]), bytes([c]), b", ".join([b"*" + bytes([c - 1])] * 9))
+                   for c in range(ord("b"), ord("j")))
+    )),
+    "huge": ("larger than 1,000,000 bytes", BASE.encode() + (b"# " + b"x" * 98 + b"\n") * 20_000),
+}
+
+
+def bad_file(tmp_path: Path, name: str) -> Path:
+    """Write the bad keywords file `name` of BAD_FILES under tmp_path; skips what root cannot be refused."""
+    path = tmp_path / f"{name}.yaml"
+    data = BAD_FILES[name][1]
+    if name == "directory":
+        path.mkdir()
+    elif data is not None:
+        path.write_bytes(data)
+    if name == "unreadable":
+        if os.geteuid() == 0:
+            pytest.skip("root reads files whatever their mode")
+        path.chmod(0)
+    return path

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
 import pytest
 
+from gateway.keywords import versions
 from tests.conftest import ROOT
+from tests.keyword_files import BAD_FILES, bad_file
 
 
 @pytest.fixture
@@ -91,3 +94,39 @@ def test_check_reports_a_broken_live_file_cleanly(settings_env, tmp_path):
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert f"{bad}:" in result.stderr and "mian" in result.stderr
+
+
+# --- keyword files staff can break: one line naming the file and the reason, exit 1, never a traceback --------
+
+
+@pytest.mark.parametrize("command", ["check", "import"])
+@pytest.mark.parametrize("name", list(BAD_FILES))
+def test_a_bad_keywords_file_gets_one_line(runner, r, tmp_path, command, name):
+    path = bad_file(tmp_path, name)
+    result = runner.invoke(args=["keywords", command, str(path)])
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit), result.exception  # not an uncaught error
+    (line,) = result.output.splitlines()
+    assert re.match(rf"{re.escape(str(path))}(:\d+)?: refused: .*{re.escape(BAD_FILES[name][0])}", line), line
+    assert versions.live_number(r) is None
+
+
+def test_import_reads_the_file_as_check_does(runner, r, tmp_path):
+    path = tmp_path / "keywords.yaml"
+    path.write_bytes(b"\xef\xbb\xbf" + (ROOT / "keywords.yaml").read_bytes())  # a byte order mark, as Notepad saves
+    result = runner.invoke(args=["keywords", "import", str(path)])
+    assert result.exit_code == 0, result.output
+    assert versions.get(r, 1).text == (ROOT / "keywords.yaml").read_text(encoding="utf-8")
+
+
+@pytest.mark.slow  # separate processes
+@pytest.mark.parametrize("command", ["check", "import"])
+@pytest.mark.parametrize("name", ["latin1", "deep_list", "deep_mapping", "alias_bomb", "directory"])
+def test_a_bad_keywords_file_gets_one_line_from_flask(settings_env, tmp_path, command, name):
+    path = bad_file(tmp_path, name)
+    result = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "keywords", command, str(path)],
+                            cwd=ROOT, env=dict(os.environ), capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    (line,) = [line for line in result.stderr.splitlines() if str(path) in line]  # the rest: the app's start-up log
+    assert re.match(rf"{re.escape(str(path))}(:\d+)?: refused: .*{re.escape(BAD_FILES[name][0])}", line), line

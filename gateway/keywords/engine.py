@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from gateway.keywords.book import KeywordBook, KeywordSet, WordEntry
-from gateway.keywords.text import MIN_TYPO_LENGTH, carrier_word, normalise, typo_distance, typo_limit
+from gateway.keywords.text import MAX_WORD, MIN_TYPO_LENGTH, carrier_word, normalise, typo_distance, typo_limit
 
 log = logging.getLogger("signpost.engine")
 
@@ -42,8 +42,6 @@ Match = Literal["exact", "alias", "typo"]
 _OPTOUT_TYPE_KIND: dict[str, Kind] = {"STOP": "optout", "START": "optin", "HELP": "help"}
 # On a relay line these reach the control room instead: there they are a person talking, not a command.
 RELAYED_ON_RELAY_LINES = frozenset({"help", "info", "yes"})
-
-MAX_WORD = 40  # longer "words" are never keywords; this bounds the typo search
 
 
 @dataclass(frozen=True)

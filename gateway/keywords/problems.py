@@ -31,6 +31,11 @@ REFUSALS: dict[str, Callable[..., str]] = {
     "yaml_unreadable": lambda detail: detail,
     "yaml_error": lambda detail: f"YAML error: {detail}",
     "empty_file": lambda: "the file is empty",
+    "too_large": lambda limit:
+        f"the file is larger than {limit:,} bytes ({limit / 1e6:g} MB), the most a keywords file may be",
+    "too_deep": lambda limit: f"nested more than {limit} levels deep (a keywords file needs at most 7)",
+    "yaml_alias": lambda: "YAML anchors and aliases (&name, *name) are not allowed: write each entry out in full",
+    "too_many": lambda what, count, limit: f"{count:,} {what} (at most {limit:,})",
     "unknown_version": lambda value: f"{value!r} is not a known version (use 1)",
     # shapes and values
     "not_a_mapping": lambda: "must be a mapping (name: value lines)",
@@ -56,6 +61,8 @@ REFUSALS: dict[str, Callable[..., str]] = {
                                   "(STOP, START, HELP and the like)",
     "word_taken": lambda word, keyword, match, line, claimant:
         f"{word!r} is already used by {_owner(keyword, match)} (line {line})",
+    "word_too_long": lambda word, limit:
+        f"{word!r} is longer than {limit} letters: no text is matched to a word that long",
     "bad_phrase": lambda phrase: f"{phrase!r} needs letters or digits (and * only at the end)",
     # our numbers
     "bad_receiving_number": lambda number, suggestion=None:

@@ -33,6 +33,13 @@ TEXT is a string or a mapping of language code to string ({en: "...", cy: "..."}
 the set's language. Replies are trimmed and checked by gateway.keywords.rules: over 3 SMS parts warns, over 10
 is refused, including the danger preamble + blank line + each keyword reply; phone numbers in replies must be
 valid UK numbers.
+
+Caps, far above any real file (the shipped one has 5 keywords), so that a file staff get wrong is refused with
+one line instead of stalling the web requests that re-read a published version: at most 1 MB (MAX_FILE_BYTES),
+UTF-8; nested at most 10 levels deep, the file itself being the first (the format needs 7); no YAML anchors or
+aliases (&name, *name); at most 20 sets, 50 numbers, 500 danger phrases, and per set 5,000 keywords and 20,000
+keywords and aliases together; a keyword or alias at most 40 letters (text.MAX_WORD: longer words are never
+matched).
 """
 
 from __future__ import annotations
@@ -41,8 +48,11 @@ import re
 from collections.abc import Iterable, Mapping
 from os import PathLike
 from types import MappingProxyType
+from typing import Any
 
 import yaml
+from yaml.error import Mark
+from yaml.events import MappingStartEvent, SequenceStartEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from gateway.keywords import rules
@@ -61,7 +71,15 @@ from gateway.keywords.book import (
 )
 from gateway.keywords.nodes import NodeReader, line_of
 from gateway.keywords.problems import KeywordFileError, Problem
-from gateway.keywords.text import RESERVED_WORDS, fold, normalise
+from gateway.keywords.text import MAX_WORD, RESERVED_WORDS, fold, normalise
+
+MAX_FILE_BYTES = 1_000_000
+MAX_DEPTH = 10  # nested mappings and lists, the file itself the first
+MAX_SETS = 20
+MAX_NUMBERS = 50
+MAX_PHRASES = 500
+MAX_KEYWORDS = 5_000  # in one set
+MAX_WORDS = 20_000  # keywords and aliases in one set
 
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 _ONE_WORD = re.compile(r"^[^\W_]+$")
@@ -109,6 +127,8 @@ def _read_set(reader: NodeReader, name: str, key: Node, node: Node) -> tuple[Key
         folded = fold(word)
         if not _ONE_WORD.match(folded):
             reader.refuse(node, where, "not_one_word", word=word)
+        elif len(folded) > MAX_WORD:
+            reader.refuse(node, where, "word_too_long", word=word, limit=MAX_WORD)
         elif folded in RESERVED_WORDS:
             reader.refuse(node, where, "reserved_word", word=word)
         elif folded in owners:
@@ -320,16 +340,100 @@ def _syntax_problem(exc: yaml.YAMLError, source: str, text: str) -> Problem:
     return Problem(source, None, "", "yaml_error", {"detail": str(exc)})
 
 
+class _Refused(Exception):
+    """A refusal of the whole file found while composing it."""
+
+    def __init__(self, code: str, mark: Mark | None, **args: Any) -> None:
+        super().__init__(code)
+        self.code, self.line, self.args_ = code, mark.line + 1 if mark else None, args
+
+
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing anchors, aliases and deep nesting as it composes."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: Node | None, index: Any) -> Node:
+        # PyYAML composes recursively: thousands of levels end in RecursionError, so stop at MAX_DEPTH. Aliases
+        # would let a few lines stand for billions of entries; the format never needs them.
+        event = self.peek_event()
+        if event.anchor is not None:
+            raise _Refused("yaml_alias", event.start_mark)
+        nested = isinstance(event, (MappingStartEvent, SequenceStartEvent))
+        if nested:
+            self._depth += 1
+            if self._depth > MAX_DEPTH:
+                raise _Refused("too_deep", event.start_mark, limit=MAX_DEPTH)
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            if nested:
+                self._depth -= 1
+
+
+def _fields(node: Node | None) -> dict[str, tuple[Node, Node]]:
+    """A mapping node's (key, value) by name, for a first look before the full walk; {} for anything else."""
+    if not isinstance(node, MappingNode):
+        return {}
+    return {key.value.strip(): (key, value) for key, value in node.value if isinstance(key, ScalarNode)}
+
+
+def _listed(node: Node | None) -> int:
+    """How many items a list, or a {language: list}, holds."""
+    if isinstance(node, SequenceNode):
+        return len(node.value)
+    if isinstance(node, MappingNode):
+        return sum(len(value.value) for _, value in node.value if isinstance(value, SequenceNode))
+    return 0
+
+
+def _over_caps(root: Node, source: str) -> list[Problem]:
+    """Entry counts over their caps, found before the checks whose time grows with them."""
+    problems: list[Problem] = []
+
+    def cap(key: Node, entry: str, what: str, count: int, limit: int) -> None:
+        if count > limit:
+            problems.append(Problem(source, line_of(key), entry, "too_many",
+                                    {"what": what, "count": count, "limit": limit}))
+
+    top = _fields(root)
+    if "numbers" in top and isinstance(top["numbers"][1], MappingNode):
+        cap(top["numbers"][0], "numbers", "numbers", len(top["numbers"][1].value), MAX_NUMBERS)
+    phrases = _fields(top["danger"][1]).get("phrases") if "danger" in top else None
+    if phrases is not None:
+        cap(phrases[0], "danger.phrases", "danger phrases", _listed(phrases[1]), MAX_PHRASES)
+    if "sets" in top and isinstance(top["sets"][1], MappingNode):
+        cap(top["sets"][0], "sets", "sets", len(top["sets"][1].value), MAX_SETS)
+        for name, (_, node) in _fields(top["sets"][1]).items():
+            keywords = _fields(node).get("keywords")
+            if keywords is None or not isinstance(keywords[1], MappingNode):
+                continue
+            entries = keywords[1].value
+            cap(keywords[0], f"sets.{name}.keywords", "keywords", len(entries), MAX_KEYWORDS)
+            words = len(entries) + sum(_listed(_fields(value).get("aliases", (None, None))[1]) for _, value in entries)
+            cap(keywords[0], f"sets.{name}.keywords", "keywords and aliases", words, MAX_WORDS)
+    return problems
+
+
 def parse_book(text: str, source: str = "keywords.yaml") -> KeywordBook:
     """Check and index the keywords YAML `text`; KeywordFileError lists every problem with its line."""
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_FILE_BYTES:
+        raise KeywordFileError([Problem(source, None, "", "too_large", {"limit": MAX_FILE_BYTES})])
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = yaml.compose(text, Loader=_Loader)
     except yaml.YAMLError as exc:
         raise KeywordFileError([_syntax_problem(exc, source, text)]) from None
+    except _Refused as refused:
+        raise KeywordFileError([Problem(source, refused.line, "", refused.code, refused.args_)]) from None
     reader = NodeReader(source)
     if root is None:
         reader.refuse(None, "", "empty_file")
         raise KeywordFileError(reader.problems)
+    over = _over_caps(root, source)
+    if over:
+        raise KeywordFileError(over)
     fields = reader.mapping(root, "", required=("version", "default_set", "danger", "sets"),
                             optional=("numbers",))
     if fields is None:
@@ -402,18 +506,24 @@ def parse_book(text: str, source: str = "keywords.yaml") -> KeywordBook:
     )
 
 
-def load_book(path: str | PathLike[str]) -> KeywordBook:
-    """Read and check the keywords file at `path` (UTF-8)."""
+def read_text(path: str | PathLike[str]) -> str:
+    """The text of the keywords file at `path` (UTF-8, a leading byte order mark dropped); else KeywordFileError."""
     source = str(path)
     try:
         with open(path, "rb") as handle:
-            data = handle.read()
+            data = handle.read(MAX_FILE_BYTES + 1)  # never the whole of a huge file or a device
     except OSError as exc:
         error = exc.strerror or str(exc)
         raise KeywordFileError([Problem(source, None, "", "unreadable_file", {"error": error})]) from None
+    if len(data) > MAX_FILE_BYTES:
+        raise KeywordFileError([Problem(source, None, "", "too_large", {"limit": MAX_FILE_BYTES})])
     try:
-        text = data.decode("utf-8-sig")
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         raise KeywordFileError([Problem(source, line, "", "not_utf8")]) from None
-    return parse_book(text, source)
+
+
+def load_book(path: str | PathLike[str]) -> KeywordBook:
+    """Read and check the keywords file at `path` (UTF-8)."""
+    return parse_book(read_text(path), str(path))

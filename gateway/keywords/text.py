@@ -19,6 +19,7 @@ _RESERVED_KIND: dict[str, CarrierKind] = (
 )
 
 MIN_TYPO_LENGTH = 3
+MAX_WORD = 40  # longer "words" are never keywords (the reader refuses them); this bounds the typo search
 
 # Letters NFKD leaves whole but a texter means as plain ASCII.
 _LETTERS = {
