@@ -13,6 +13,7 @@ from rq import Queue
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from gateway import create_app, settings
+from gateway.keywords.reader import MAX_PHRASES
 from gateway.sending import ORDER
 from tests.conftest import PUBLIC_URL, inbound_form, post_signed, sign
 from tests.console.support import REFERER, login, make_user, token
@@ -120,8 +121,10 @@ def test_the_consoles_largest_form_still_works_and_a_bigger_one_is_refused(confi
     make_user(r, "editor1", "editor")
     assert login(client, "editor1").status_code == 302
     reply = "If you are in danger, call 999 now. Deaf: text 07800 002414."
-    # A long danger list (over the webhook's limit, well under the console's): about 90 KB of phrases.
-    phrases = "\n".join(f"stalker outside the house again tonight number {i:05d}" for i in range(1500))
+    # A long danger list (over the webhook's limit, well under the console's): the most phrases a keyword
+    # file may hold (reader.MAX_PHRASES), long ones, about 90 KB.
+    tail = "outside the house again tonight and he will not leave however often I ask him to go away now"
+    phrases = "\n".join(f"stalker {i:05d} {tail} {tail}" for i in range(MAX_PHRASES))
     assert WEBHOOK_LIMIT < len(phrases) < CONSOLE_LIMIT
     form = {"phrases_": phrases, "reply_": reply, "csrf_token": token(client, "/console/danger")}
     response = client.post("/console/danger", data=form, headers=REFERER)
