@@ -4,7 +4,9 @@ import multiprocessing
 import os
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
-workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2))
+# One gevent worker per core: a worker serves many connections at once, and more processes than cores only
+# add switching between them (measured in bench/RESULTS.md: "Slow clients").
+workers = int(os.environ.get("WEB_CONCURRENCY") or multiprocessing.cpu_count())
 # gevent: every connection is a greenlet, so a client that sends its request slowly, or nothing at all, holds a
 # greenlet and not the worker. Sync workers were starved by 8 connections sending a header line a second, and
 # gthread threads by 64 (bench/slowclients.py, docs/scaling.md). The app is plain sync Flask: gevent patches
