@@ -46,6 +46,7 @@ class Settings:
     alert_to: tuple[str, ...] = ()
     retention_days: int = 30
     prometheus_multiproc_dir: str = ""
+    publish_requires_approval: bool = False
 
     @property
     def production(self) -> bool:
@@ -97,6 +98,15 @@ def _int(minimum: int) -> Callable[[str, str], int]:
     return parse
 
 
+def _bool(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name}: expected true or false, got {raw!r}")
+
+
 def _numbers(name: str, raw: str) -> tuple[str, ...]:
     """Parse a comma-separated list of E.164 numbers, naming the bad entry."""
     out = []
@@ -133,6 +143,7 @@ _PARSERS: dict[str, Callable[[str, str], Any]] = {
     "RELAY_ESCALATE_AFTER": _int(1),
     "RELAY_ESCALATE_TIERS_AFTER": _int(0),
     "RETENTION_DAYS": _int(1),
+    "PUBLISH_REQUIRES_APPROVAL": _bool,
 }
 NAMES = tuple(f.name.upper() for f in fields(Settings))
 # Settings that moved: a deployment still setting one is told where it went rather than silently ignored.

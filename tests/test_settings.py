@@ -38,6 +38,13 @@ def test_defaults():
     assert s.production and s.twilio_configured and s.status_callback == "https://sms.example.org/sms/status"
 
 
+@pytest.mark.parametrize("raw, expected", [("true", True), ("TRUE", True), ("1", True), ("yes", True),
+                                           ("false", False), ("0", False), ("no", False), ("", False)])
+def test_publish_requires_approval_is_a_yes_or_no(raw, expected):
+    assert settings.load(dict(BASE, PUBLISH_REQUIRES_APPROVAL=raw)).publish_requires_approval is expected
+    assert settings.load(BASE).publish_requires_approval is False
+
+
 def test_overrides_win_over_the_environment_and_take_parsed_values():
     s = settings.load(dict(BASE, RETENTION_DAYS="7", ALERT_TO="+447400000001"),
                       {"RETENTION_DAYS": 3, "ALERT_TO": ["+447400000002"], "TESTING": True})
@@ -85,6 +92,7 @@ def test_an_app_built_from_a_dict_ignores_the_environment(monkeypatch, config):
         ("RELAY_ESCALATE_AFTER", "soon", "RELAY_ESCALATE_AFTER"),
         ("REDIS_TIMEOUT", "fast", "REDIS_TIMEOUT"),
         ("RELAY_FORWARD_TO", "+447911123456,999", "'999'"),
+        ("PUBLISH_REQUIRES_APPROVAL", "maybe", "PUBLISH_REQUIRES_APPROVAL: expected true or false"),
     ],
 )
 def test_invalid_values_are_named(name, value, words):
