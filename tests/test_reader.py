@@ -104,13 +104,17 @@ def test_load_book_reports_its_path(tmp_path: Path) -> None:
 # --- refusals: line, entry, reason, code and args -----------------------------------------------------
 
 LONG = "Call 999. " + "word " * 350  # 1760 characters: 12 SMS parts
-TOP = ("version", "default_set", "danger", "sets", "numbers")
+TOP = ("version", "default_set", "danger", "sets", "numbers", "publish_requires_approval")
 NUMBER_FIELDS = ("set", "kind", "rate_per_second", "confirmations", "relay", "relay_ack")
 
 REFUSALS = [
     # (old, new, marker on the expected line, entry, reason, code, args (those named))
     ("version: 1", "version: 2", "version: 2", "version", "not a known version",
      "unknown_version", {"value": "2"}),
+    ("default_set: main", "default_set: main\npublish_requires_approval: yes please", "yes please",
+     "publish_requires_approval", "must be true or false", "not_a_bool", {}),
+    ("default_set: main", 'default_set: main\npublish_requires_approval: "true"', '"true"',
+     "publish_requires_approval", "must be true or false", "not_a_bool", {}),
     ("default_set: main", "default_set: main\ncolour: blue", "colour", "colour", "unknown field 'colour'",
      "unknown_field", {"field": "colour", "expected": TOP}),
     ('        reply: "Stalking', '        replly: "Stalking', "replly", "sets.main.keywords.STALKING.replly",
@@ -257,6 +261,12 @@ def test_every_problem_is_reported_one_per_line() -> None:
 
 
 # --- warnings ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("line, expected", [("", False), ("publish_requires_approval: true\n", True),
+                                            ("publish_requires_approval: false\n", False)])
+def test_publish_requires_approval_is_read_from_the_top_level(line: str, expected: bool) -> None:
+    assert parse_book(line + BASE).publish_requires_approval is expected
 
 
 def test_base_book_has_no_warnings() -> None:

@@ -111,6 +111,7 @@ class KeywordBook:
     warnings: tuple[Problem, ...]
     source: str
     source_text: str = field(repr=False)
+    publish_requires_approval: bool = False  # a second person approves each draft before it is published
     _number_forms: Mapping[str, str] = field(init=False, repr=False)  # spellings of our numbers -> key
     _danger: re.Pattern[str] | None = field(init=False, repr=False)
 

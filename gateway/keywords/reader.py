@@ -3,6 +3,8 @@
 Schema (keywords.yaml carries the same description, with comments, for the staff who edit it):
 
     version: 1                        # required, always 1
+    publish_requires_approval: true   # optional, default false: a second console user approves each draft
+                                      #   before it goes live (the organisation-wide settings are top-level)
     default_set: main                 # required: the set used for numbers not listed under `numbers`
     numbers:                          # optional: our receiving numbers
       "82228":                        # a short code (3-8 digits) or an E.164 number ("+447800002414")
@@ -435,7 +437,7 @@ def parse_book(text: str, source: str = "keywords.yaml") -> KeywordBook:
     if over:
         raise KeywordFileError(over)
     fields = reader.mapping(root, "", required=("version", "default_set", "danger", "sets"),
-                            optional=("numbers",))
+                            optional=("numbers", "publish_requires_approval"))
     if fields is None:
         raise KeywordFileError(reader.problems)
 
@@ -446,6 +448,14 @@ def parse_book(text: str, source: str = "keywords.yaml") -> KeywordBook:
             version = 1
         else:
             reader.refuse(vnode, "version", "unknown_version", value=getattr(vnode, "value", ""))
+
+    requires_approval = False
+    if "publish_requires_approval" in fields:
+        anode = fields["publish_requires_approval"][1]
+        if isinstance(anode, ScalarNode) and anode.tag == _BOOL:
+            requires_approval = bool(yaml.safe_load(anode.value))
+        else:
+            reader.refuse(anode, "publish_requires_approval", "not_a_bool")
 
     sets: dict[str, KeywordSet] = {}
     followers: dict[str, _Followers] = {}
@@ -503,6 +513,7 @@ def parse_book(text: str, source: str = "keywords.yaml") -> KeywordBook:
         warnings=tuple(reader.warnings),
         source=source,
         source_text=text,
+        publish_requires_approval=requires_approval,
     )
 
 
