@@ -63,6 +63,7 @@ def init_app(app: Flask) -> None:
         inbox,
         messages,
         reports,
+        review,
         sandbox,
         versions_views,
     )

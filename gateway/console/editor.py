@@ -135,8 +135,13 @@ def save(mutate: Callable[[dict[str, Any]], None], fields: Fields, action: str, 
     except KeywordFileError as exc:
         errors, general = assign(exc.problems, fields, place)
         return False, errors, general, []
+    before = versions.get_draft(r)
     versions.save_draft(r, new_text, base, who())
     audit.record(r, current_user.name, "draft-edit", action, client_addr())
+    if before is not None and before.submitted:
+        audit.record(r, current_user.name, "draft-withdrawn", "edited while waiting for approval", client_addr())
+        flash("The draft was waiting for approval: this edit withdrew it. Submit it again when it is ready.",
+              "warning")
     return True, {}, [], list(book.warnings)
 
 

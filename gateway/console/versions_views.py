@@ -1,4 +1,4 @@
-"""Draft review and publishing, version history, restore and download."""
+"""Publishing the draft (when no approval is needed), version history, restore and download."""
 
 from __future__ import annotations
 
@@ -9,25 +9,10 @@ from flask_login import current_user
 from gateway.console import audit, bp
 from gateway.console.auth import client_addr, role_required, who
 from gateway.console.editor import bootstrap_text
+from gateway.console.review import approval_required
 from gateway.keywords import versions
 from gateway.keywords.problems import KeywordFileError
-from gateway.keywords.reader import parse_book
 from gateway.runtime import signpost
-
-
-@bp.get("/draft")
-@role_required("editor")
-def draft() -> ResponseReturnValue:
-    r = signpost().redis
-    current = versions.get_draft(r)
-    live, live_text = versions.live_text(r, bootstrap_text())
-    if current is None:
-        return render_template("draft.html", draft=None, live=live)
-    book = parse_book(current.text, "draft")
-    changes = versions.diff(live_text, current.text, f"live ({'version ' + str(live) if live else 'keywords.yaml'})",
-                            "draft")
-    return render_template("draft.html", draft=current, live=live, changes=changes, warnings=book.warnings,
-                           stale=current.base != live)
 
 
 @bp.post("/draft/publish")
@@ -39,6 +24,9 @@ def publish() -> ResponseReturnValue:
     message = request.form.get("message", "").strip()
     if current is None:
         flash("There is no draft to publish.", "error")
+        return redirect(url_for("console.draft"))
+    if approval_required():
+        flash("Publishing needs a second person's approval: submit the draft for approval.", "error")
         return redirect(url_for("console.draft"))
     if not message:
         flash("Say what changed (the message is kept with the version).", "error")
@@ -101,6 +89,8 @@ def version_yaml(number: int) -> ResponseReturnValue:
 @role_required("editor")
 def restore(number: int) -> ResponseReturnValue:
     sp = signpost()
+    if approval_required():
+        return _restore_to_draft(number)
     restored = versions.restore(sp.redis, number, who(), bootstrap_text())
     if restored is None:
         abort(404)
@@ -109,3 +99,20 @@ def restore(number: int) -> ResponseReturnValue:
                  client_addr())
     flash(f"Version {number} restored: it is now live as version {restored.number}.", "info")
     return redirect(url_for("console.version", number=restored.number))
+
+
+def _restore_to_draft(number: int) -> ResponseReturnValue:
+    """With approval required a restore is a draft like any other change: someone else approves it."""
+    r = signpost().redis
+    old = versions.get(r, number)
+    if old is None:
+        abort(404)
+    if versions.get_draft(r) is not None:
+        flash("There is a draft already: publish or discard it before restoring an old version.", "error")
+        return redirect(url_for("console.draft"))
+    versions.save_draft(r, old.text, versions.live_number(r), who(), message=f"restored version {number}",
+                        restored_from=number)
+    audit.record(r, current_user.name, "restore-drafted", f"version {number} as the draft", client_addr())
+    flash(f"Version {number} is now the draft: submit it, and it goes live when another editor approves it.",
+          "info")
+    return redirect(url_for("console.draft"))

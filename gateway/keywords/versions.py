@@ -37,6 +37,7 @@ LIVE = PREFIX + "kw:live"
 SEQ = PREFIX + "kw:seq"
 INDEX = PREFIX + "kw:versions"
 DRAFT = PREFIX + "kw:draft"
+DRAFT_EDITORS = PREFIX + "kw:draft:editors"  # everyone who changed the draft since the last publish
 CHECK_EVERY = 1.0  # seconds between checks of the live version id: a publish is served within ~1 s
 
 
@@ -56,6 +57,7 @@ class Version:
     message: str
     diff: str
     restored_from: int | None = None
+    approved_by: str = ""  # the second person, when publishing needed approval
 
 
 def _decode(raw: dict[bytes, bytes]) -> Version:
@@ -64,6 +66,7 @@ def _decode(raw: dict[bytes, bytes]) -> Version:
         number=int(data["number"]), text=data["text"], author=data.get("author", ""),
         at=float(data.get("at", 0)), message=data.get("message", ""), diff=data.get("diff", ""),
         restored_from=int(data["restored_from"]) if data.get("restored_from") else None,
+        approved_by=data.get("approved_by", ""),
     )
 
 
@@ -104,23 +107,36 @@ def live_text(r: redis.Redis, bootstrap: str) -> tuple[int | None, str]:
     return (number, version.text) if version else (None, bootstrap)
 
 
+def new_version(r: redis.Redis, number: int, text: str, author: str, message: str, bootstrap: str = "",
+                restored_from: int | None = None, approved_by: str = "") -> Version:
+    """Version `number` of `text`, its diff taken against the live text (not stored yet)."""
+    _, previous = live_text(r, bootstrap)
+    before = f"version {number - 1}" if number > 1 else "keywords.yaml"
+    return Version(number, text, author, time.time(), message.strip() or "(no message)",
+                   diff(previous, text, before, f"version {number}"), restored_from, approved_by)
+
+
+def store(p: redis.client.Pipeline, version: Version) -> None:
+    """Queue the writes that store `version` and make it live on a pipeline."""
+    fields: dict[str, Any] = {"number": version.number, "text": version.text, "author": version.author,
+                              "at": version.at, "message": version.message, "diff": version.diff}
+    if version.restored_from is not None:
+        fields["restored_from"] = version.restored_from
+    if version.approved_by:
+        fields["approved_by"] = version.approved_by
+    p.hset(version_key(version.number), mapping=fields)
+    p.zadd(INDEX, {str(version.number): version.number})
+    p.set(LIVE, version.number)
+
+
 def publish(r: redis.Redis, text: str, author: str, message: str, bootstrap: str = "",
             restored_from: int | None = None, source: str = "new version") -> Version:
     """Check `text` and make it the live version; KeywordFileError (nothing stored) if it is refused."""
     parse_book(text, source)
     number = int(r.incr(SEQ))
-    _, previous = live_text(r, bootstrap)
-    before = f"version {number - 1}" if number > 1 else "keywords.yaml"
-    version = Version(number, text, author, time.time(), message.strip() or "(no message)",
-                      diff(previous, text, before, f"version {number}"), restored_from)
-    fields: dict[str, Any] = {"number": number, "text": text, "author": author, "at": version.at,
-                              "message": version.message, "diff": version.diff}
-    if restored_from is not None:
-        fields["restored_from"] = restored_from
+    version = new_version(r, number, text, author, message, bootstrap, restored_from)
     with r.pipeline() as p:
-        p.hset(version_key(number), mapping=fields)
-        p.zadd(INDEX, {str(number): number})
-        p.set(LIVE, number)
+        store(p, version)
         p.execute()
     log.info("keywords version %s published by %s", number, author)
     return version
@@ -138,36 +154,66 @@ def restore(r: redis.Redis, number: int, author: str, bootstrap: str = "") -> Ve
 
 @dataclass(frozen=True)
 class Draft:
-    """The shared draft: a full YAML text, the live version it started from, and who last changed it."""
+    """The shared draft: a full YAML text, the live version it started from, who last changed it, everyone
+    who changed it, and where it stands on the way to approval (see approval.py)."""
 
     text: str
     base: int | None
     by: str
     at: float
+    editors: frozenset[str] = frozenset()
+    message: str = ""  # what changed, as given on submission (or by a restore or an import)
+    restored_from: int | None = None
+    submitted_by: str = ""
+    submitted_at: float = 0.0
+    submitted_digest: str = ""  # of the text submitted: approval is of exactly that text
+    returned_by: str = ""
+    returned_at: float = 0.0
+    comment: str = ""  # why it was sent back
+
+    @property
+    def submitted(self) -> bool:
+        """Waiting for a second person's approval."""
+        return bool(self.submitted_by)
+
+
+SUBMISSION = ("submitted_by", "submitted_at", "submitted_digest")
+RETURN = ("returned_by", "returned_at", "comment")
 
 
 def get_draft(r: redis.Redis) -> Draft | None:
-    """The current draft, or None."""
+    """The current draft, or None (also works on a pipeline watching the draft, before MULTI)."""
     raw = r.hgetall(DRAFT)
     if not raw:
         return None
+    editors = frozenset(e.decode() for e in r.smembers(DRAFT_EDITORS))
     data = {k.decode(): v.decode() for k, v in raw.items()}
     return Draft(data["text"], int(data["base"]) if data.get("base") else None, data.get("by", ""),
-                 float(data.get("at", 0)))
+                 float(data.get("at", 0)), editors, data.get("message", ""),
+                 int(data["restored_from"]) if data.get("restored_from") else None,
+                 data.get("submitted_by", ""), float(data.get("submitted_at") or 0), data.get("submitted_digest", ""),
+                 data.get("returned_by", ""), float(data.get("returned_at") or 0), data.get("comment", ""))
 
 
-def save_draft(r: redis.Redis, text: str, base: int | None, by: str) -> Draft:
-    """Replace the draft with `text` (already checked by the caller)."""
-    draft = Draft(text, base, by, time.time())
-    r.hset(DRAFT, mapping={"text": text, "base": "" if base is None else base, "by": by, "at": draft.at})
-    return draft
+def save_draft(r: redis.Redis, text: str, base: int | None, by: str, *, message: str = "",
+               restored_from: int | None = None) -> Draft | None:
+    """Replace the draft with `text` (already checked by the caller); `by` joins its editors and any
+    submission for approval is withdrawn (what was submitted is no longer what is there)."""
+    fields: dict[str, Any] = {"text": text, "base": "" if base is None else base, "by": by, "at": time.time(),
+                              "restored_from": "" if restored_from is None else restored_from}
+    if message:
+        fields["message"] = message
+    with r.pipeline() as p:
+        p.hset(DRAFT, mapping=fields)
+        p.hdel(DRAFT, *SUBMISSION)
+        p.sadd(DRAFT_EDITORS, by)
+        p.execute()
+    return get_draft(r)
 
 
 def discard_draft(r: redis.Redis) -> None:
-    """Drop the draft."""
-    r.delete(DRAFT)
-
-
+    """Drop the draft and its editors."""
+    r.delete(DRAFT, DRAFT_EDITORS)
 
 
 # --- YAML round trip for the console's forms -----------------------------------------------------------------
