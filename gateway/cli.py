@@ -11,9 +11,9 @@ from flask.cli import AppGroup, with_appcontext
 
 from gateway import phone
 from gateway.console import audit
-from gateway.keywords import engine, sms, versions
+from gateway.keywords import approval, engine, sms, versions
 from gateway.keywords.problems import KeywordFileError
-from gateway.keywords.reader import load_book, read_text
+from gateway.keywords.reader import load_book, parse_book, read_text
 from gateway.runtime import signpost
 
 keywords_cli = AppGroup("keywords", help="Check, export and import the keyword replies.")
@@ -54,17 +54,33 @@ def export(path: str | None) -> None:
 @click.argument("path")
 @click.option("--message", "-m", default="", help="what changed (kept with the version)")
 def import_(path: str, message: str) -> None:
-    """Check PATH and publish it as a new live version (served everywhere within 2 seconds)."""
+    """Check PATH and publish it as a new live version (served everywhere within 2 seconds); when publishing
+    needs approval, make it the draft for two people in the console to submit and approve instead."""
     sp = signpost()
+    message = message or f"imported {path}"
     try:
         text = read_text(path)
-        version = versions.publish(sp.redis, text, "cli", message or f"imported {path}",
-                                   sp.live.bootstrap_text, source=path)
+        if approval.required(sp.redis, sp.settings.publish_requires_approval, sp.live.bootstrap_text):
+            _import_as_draft(text, path, message)
+            return
+        version = versions.publish(sp.redis, text, "cli", message, sp.live.bootstrap_text, source=path)
     except KeywordFileError as exc:
         click.echo(str(exc), err=True)
         raise SystemExit(1) from None
     audit.record(sp.redis, "cli", "published", f"version {version.number}: {version.message}")
     click.echo(f"published version {version.number}")
+
+
+def _import_as_draft(text: str, path: str, message: str) -> None:
+    r = signpost().redis
+    parse_book(text, path)
+    if versions.get_draft(r) is not None:
+        click.echo("not imported: there is a draft in the console already; publish or discard it first", err=True)
+        raise SystemExit(1)
+    versions.save_draft(r, text, versions.live_number(r), "cli", message=message)
+    audit.record(r, "cli", "draft-imported", f"{path}: {message}")
+    click.echo("saved as the draft, not published: publishing needs approval. In the console one editor submits "
+               "it and another approves it (/console/draft).")
 
 
 @click.command("simulate")
