@@ -312,3 +312,48 @@ def test_new_actions_need_the_csrf_token(people, r, path):
         response = client.post(path, data=data, headers=REFERER)
         assert response.status_code == 400 and "CSRF" in response.get_data(as_text=True)
     assert r.hgetall(versions.DRAFT) == before
+
+
+# --- without the setting or the flag: publishing works as before ------------------------------------------------
+
+@pytest.fixture
+def plain(config, r):
+    """An editor signed in to an app with no approval required."""
+    app = create_app({**config, "PREFERRED_URL_SCHEME": "https"})
+    make_user(r, "ed", "editor")
+    client = app.test_client()
+    assert login(client, "ed").status_code == 302
+    return client
+
+
+def test_without_approval_an_editor_publishes_directly(plain, r):
+    edit(plain)
+    html = page(plain)
+    assert ">Publish</button>" in html and "Submit for approval" not in html
+    assert 'data-reply="main/DVS/en"' in html  # the changed replies are listed all the same
+    response = post(plain, "/console/draft/submit",
+                    {"message": "m", "digest": approval.digest(versions.get_draft(r).text)}, follow_redirects=True)
+    assert "needs no approval here" in flashes(response) and not versions.get_draft(r).submitted
+    assert post(plain, "/console/draft/publish", {"message": "shorter"}).status_code == 302
+    version = versions.get(r, 1)
+    assert versions.live_number(r) == 1 and version.author == "console:ed" and version.approved_by == ""
+    assert post(plain, "/console/versions/1/restore").status_code == 302  # restore publishes at once too
+    assert versions.live_number(r) == 2 and versions.get_draft(r) is None
+
+
+def test_a_draft_that_turns_approval_on_is_published_directly(plain, r):
+    versions.save_draft(r, FLAG_ON, None, "console:ed")
+    assert post(plain, "/console/draft/publish", {"message": "approval on"}).status_code == 302
+    assert versions.live_number(r) == 1
+    edit(plain)  # from now on the live file requires approval
+    assert "Submit for approval" in page(plain)
+    post(plain, "/console/draft/publish", {"message": "mine"})
+    assert versions.live_number(r) == 1
+
+
+def test_keywords_import_publishes_directly(plain, config, r, tmp_path):
+    path = tmp_path / "new.yaml"
+    path.write_text(BOOT.replace("can support you as a victim of crime", "can help"))
+    result = create_app(config).test_cli_runner().invoke(args=["keywords", "import", str(path)])
+    assert result.exit_code == 0 and "published version 1" in result.output
+    assert versions.get_draft(r) is None
