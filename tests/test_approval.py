@@ -210,3 +210,12 @@ def test_reply_changes_cover_fixed_texts_danger_relay_and_removals():
     gone = [c for c in reply_changes(base, parse_book(BOOT.replace("      POLICE:", "      XPOLICE:")))
             if c.kind == "removed"]
     assert [(c.what, c.after) for c in gone] == [("POLICE", None)]
+
+
+def test_the_last_editor_of_a_draft_saved_before_editors_were_kept_is_an_author(r):
+    reviewed = drafted(r)
+    r.delete(versions.DRAFT_EDITORS)
+    r.hset(versions.DRAFT, mapping={"submitted_by": "console:carol", "submitted_at": 1,
+                                    "submitted_digest": reviewed})
+    with pytest.raises(approval.OwnDraft):
+        approval.approve(r, "console:alice", reviewed, BOOT)

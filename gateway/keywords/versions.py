@@ -186,8 +186,9 @@ def get_draft(r: redis.Redis) -> Draft | None:
     raw = r.hgetall(DRAFT)
     if not raw:
         return None
-    editors = frozenset(e.decode() for e in r.smembers(DRAFT_EDITORS))
     data = {k.decode(): v.decode() for k, v in raw.items()}
+    # The last editor counts even for a draft saved before editors were kept.
+    editors = frozenset(e.decode() for e in r.smembers(DRAFT_EDITORS)) | ({data["by"]} if data.get("by") else set())
     return Draft(data["text"], int(data["base"]) if data.get("base") else None, data.get("by", ""),
                  float(data.get("at", 0)), editors, data.get("message", ""),
                  int(data["restored_from"]) if data.get("restored_from") else None,

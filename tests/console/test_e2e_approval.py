@@ -36,6 +36,8 @@ def edit_dvs(page, base: str, text: str) -> None:
     page.goto(f"{base}/console/keywords")
     page.get_by_role("link", name="Edit DVS").click()
     page.get_by_label("Reply").fill(text)
+    # The live preview redraws below the field as it answers: let it settle before clicking under it.
+    expect(page.locator('#pv-reply_en [data-pv="chars"]')).to_have_text(str(len(text)))
     page.get_by_role("button", name="Save to draft").click()
     expect(page.get_by_text("DVS saved to the draft")).to_be_visible()
 
