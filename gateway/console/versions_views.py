@@ -62,7 +62,8 @@ def discard() -> ResponseReturnValue:
 @role_required("editor")
 def versions_page() -> ResponseReturnValue:
     r = signpost().redis
-    return render_template("versions.html", history=versions.history(r), live=versions.live_number(r))
+    return render_template("versions.html", history=versions.history(r), live=versions.live_number(r),
+                           required=approval_required())
 
 
 @bp.get("/versions/<int:number>")

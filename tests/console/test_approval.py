@@ -253,6 +253,8 @@ def test_restore_becomes_a_draft_that_needs_approval(people, r):
     text = versions.live_text(r, BOOT)[1]
     old = versions.publish(r, text.replace("any time", "day or night"), "cli", "old", BOOT)
     live = versions.publish(r, text, "cli", "new", BOOT)
+    versions_page = unescape(alice.get("/console/versions").get_data(as_text=True))
+    assert f"Make version {old.number} the draft, to go live when another editor approves it?" in versions_page
     response = post(alice, f"/console/versions/{old.number}/restore")
     assert response.status_code == 302 and versions.live_number(r) == live.number
     assert "now the draft" in flashes(alice.get(response.headers["Location"]))
