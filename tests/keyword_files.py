@@ -57,6 +57,53 @@ WELSH = mutate(
 )
 
 
+# Two languages a texter can pick: English (the set's) and Polish. STALKING has no Polish reply: it falls back.
+POLISH = mutate(
+    """    language: en
+    keywords:
+      DVS:
+        aliases: [VICTIM, SUPPORT]
+        reply: "Victim Services: call 0800 612 6505."
+""",
+    """    language: en
+    languages:
+      en: {name: English, offer: "English: text ENGLISH"}
+      pl:
+        name: Polski
+        words: [POLISH]
+        offer: "Po polsku: wyslij POLSKI"
+    keywords:
+      DVS:
+        aliases:
+          en: [VICTIM, SUPPORT]
+          pl: [OFIARA, WSPARCIE]
+        reply:
+          en: "Victim Services: call 0800 612 6505."
+          pl: "Pomoc dla ofiar: zadzwon 0800 612 6505."
+""",
+    mutate(
+        """    default: "Text DVS or STALKING. If you are in danger, call 999."
+    help: "Text DVS or STALKING. In danger, call 999."
+""",
+        """    default:
+      en: "Text DVS or STALKING. If you are in danger, call 999."
+      pl: "Wyslij DVS lub STALKING. W niebezpieczenstwie dzwon 999."
+    help:
+      en: "Text DVS or STALKING. In danger, call 999."
+      pl: "Wyslij DVS lub STALKING. W razie zagrozenia dzwon 999."
+""",
+        mutate(
+            """  reply: "In danger? Call 999. Deaf: text 07800 002414 or use 999bsl.co.uk."
+""",
+            """  reply:
+    en: "In danger? Call 999. Deaf: text 07800 002414 or use 999bsl.co.uk."
+    pl: "W niebezpieczenstwie? Dzwon 999."
+""",
+        ),
+    ),
+)
+
+
 def line_of(text: str, marker: str) -> int:
     return text[: text.index(marker)].count("\n") + 1
 

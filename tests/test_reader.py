@@ -354,6 +354,8 @@ def test_every_code_is_tested() -> None:
     tested = ({case[5] for case in REFUSALS} | {case[3] for case in SYNTAX} | {case[2] for case in NOT_A_BOOK}
               | {case[4] for case in WARNINGS} | {"unreadable_file", "not_utf8", "no_language_text"}
               | {"too_long_with_danger"}  # in tests/test_rules.py
+              | {"no_set_language", "too_long_with_languages", "many_segments_with_languages",
+                 "offer_without_word"}  # tests/test_languages.py
               | {"too_large", "too_deep", "yaml_alias", "too_many", "word_too_long"})  # tests/test_keyword_limits.py
     assert tested | UNREACHABLE == set(catalogue.REFUSALS) | set(catalogue.WARNINGS)
     assert not set(catalogue.REFUSALS) & set(catalogue.WARNINGS)

@@ -19,10 +19,16 @@ Schema (keywords.yaml carries the same description, with comments, for the staff
     sets:                             # required: at least one
       main:
         language: en                  # optional, default en: the language every text falls back to
+        languages:                    # optional: languages a texter can pick, each in its own words; when
+          en: {name: English}         #   present it lists the set's language too, and every other one
+          pl:                         #   needs help and default texts in it
+            name: Polski              # required: the language's own name (one word: texting it picks it)
+            words: [POLSKI, POLISH]   # optional: more words that pick it
+            offer: "Polski: wyslij POLSKI"   # optional, default "<name>: <first word>": the line listing it
         keywords:
           DVS:
             reply: TEXT
-            aliases: [VICTIM, SUPPORT]   # optional; or {en: [VICTIM], cy: [CEFNOGAETH]}
+            aliases: [VICTIM, SUPPORT]   # optional; or {en: [VICTIM], cy: [CEFNOGAETH]} (these pick the language)
         default: TEXT                 # required: reply to texts matching nothing; must mention 999
         help: TEXT                    # required: reply to HELP / INFO; must mention 999
         optout_reply: TEXT            # optional: confirmation after STOP (sent where the gateway confirms)
@@ -31,8 +37,13 @@ Schema (keywords.yaml carries the same description, with comments, for the staff
 
 TEXT is a string or a mapping of language code to string ({en: "...", cy: "..."}); a mapping must include
 the set's language. Replies are trimmed and checked by gateway.keywords.rules: over 3 SMS parts warns, over 10
-is refused, including the danger preamble + blank line + each keyword reply; phone numbers in replies must be
-valid UK numbers.
+is refused, including the danger preamble + blank line + each keyword reply, and the help and default replies
+with the other languages' offers under them; phone numbers in replies must be valid UK numbers.
+
+A texter picks a language by texting one of its words (alone, or before a keyword), or a keyword alias listed
+under it; the gateway remembers the choice for their number (gateway.texts.languages) and the engine answers in
+it wherever a text has that language, else in the set's language. Language words share the set's words with
+keywords and aliases: a word used twice is refused.
 
 Caps, far above any real file (the shipped one has 5 keywords), so that a file staff get wrong is refused with
 one line instead of stalling the web requests that re-read a published version: at most 1 MB (MAX_FILE_BYTES),
@@ -45,7 +56,7 @@ matched).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from os import PathLike
 from types import MappingProxyType
 from typing import Any
@@ -64,6 +75,7 @@ from gateway.keywords.book import (
     Keyword,
     KeywordBook,
     KeywordSet,
+    Language,
     NumberConfig,
     Texts,
     WordEntry,
@@ -80,6 +92,7 @@ MAX_NUMBERS = 50
 MAX_PHRASES = 500
 MAX_KEYWORDS = 5_000  # in one set
 MAX_WORDS = 20_000  # keywords and aliases in one set
+MAX_LANGUAGES = 20  # offered in one set
 
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 _ONE_WORD = re.compile(r"^[^\W_]+$")
@@ -102,7 +115,7 @@ def _read_set(reader: NodeReader, name: str, key: Node, node: Node) -> tuple[Key
     entry = f"sets.{name}"
     fields = reader.mapping(
         node, entry, required=("keywords", "default", "help"),
-        optional=("language", "optout_reply", "optin_reply", "danger_footer"), key=key,
+        optional=("language", "languages", "optout_reply", "optin_reply", "danger_footer"), key=key,
     )
     if fields is None:
         return None
@@ -117,13 +130,14 @@ def _read_set(reader: NodeReader, name: str, key: Node, node: Node) -> tuple[Key
             for lang, text in texts[part].items():
                 reader.report(nodes[part][lang], _at(entry, part, lang, language),
                               rules.reply(text, needs_999=part in ("default", "help")))
+    language_words: dict[str, str] = {}
 
     keywords: dict[str, Keyword] = {}
     lookup: dict[str, WordEntry] = {}
     owners: dict[str, tuple[str, str, int | None]] = {}  # folded word -> (keyword, match, line)
     followers: _Followers = []
 
-    def claim(word: str, node: Node, where: str, keyword: str, lang: str, match: str) -> None:
+    def claim(word: str, node: Node, where: str, keyword: str, lang: str, match: str, listed: bool = False) -> None:
         folded = fold(word)
         if not _ONE_WORD.match(folded):
             reader.refuse(node, where, "not_one_word", word=word)
@@ -137,7 +151,10 @@ def _read_set(reader: NodeReader, name: str, key: Node, node: Node) -> tuple[Key
                           claimant=keyword)
         else:
             owners[folded] = (keyword, match, line_of(node))
-            lookup[folded] = WordEntry(folded, keyword, lang, match, frozenset(folded))
+            if match == "language":
+                language_words[folded] = lang
+            else:
+                lookup[folded] = WordEntry(folded, keyword, lang, match, frozenset(folded), listed)
 
     keyword_fields = None
     if "keywords" in fields:
@@ -156,10 +173,11 @@ def _read_set(reader: NodeReader, name: str, key: Node, node: Node) -> tuple[Key
                 followers.append((_at(where, "reply", lang, language), rnodes[lang], lang, text))
         aliases: dict[str, list[str]] = {}
         if "aliases" in kfields:
+            by_language = isinstance(kfields["aliases"][1], MappingNode)
             listed = reader.words_by_language(kfields["aliases"][1], f"{where}.aliases", language)
             for word, lang, wnode, at in listed:
                 if lang is not None:
-                    claim(word, wnode, at, kname, lang, "alias")
+                    claim(word, wnode, at, kname, lang, "alias", by_language)
                     aliases.setdefault(lang, []).append(word)
             for lang in aliases:
                 if replies and lang not in replies:
@@ -168,6 +186,19 @@ def _read_set(reader: NodeReader, name: str, key: Node, node: Node) -> tuple[Key
         if replies:
             keywords[kname] = Keyword(kname, MappingProxyType(replies),
                                       MappingProxyType({k: tuple(v) for k, v in aliases.items()}))
+
+    offered: dict[str, Language] = {}
+    if "languages" in fields:
+        offered = _read_languages(reader, entry, fields["languages"], language, claim)
+    for part in ("default", "help"):
+        if part not in fields or len(offered) < 2:
+            continue
+        for lang in offered:
+            if lang not in texts[part]:
+                reader.refuse(fields[part][1], f"{entry}.{part}", "no_language_text", language=lang)
+        for lang, text in texts[part].items():
+            line = "\n".join(o.offer for code, o in offered.items() if code != lang)
+            reader.report(nodes[part][lang], _at(entry, part, lang, language), rules.with_languages(line, text))
 
     if "default" in fields:
         default_text = texts["default"].get(language, "")
@@ -192,11 +223,62 @@ def _read_set(reader: NodeReader, name: str, key: Node, node: Node) -> tuple[Key
         danger_footer=_freeze(texts.get("danger_footer")),
         lookup=MappingProxyType(lookup),
         typo_targets=MappingProxyType({n: tuple(v) for n, v in targets.items()}),
+        languages=MappingProxyType(offered),
+        language_words=MappingProxyType(language_words),
     )
     for lang, text in texts.get("danger_footer", {}).items():
         place = _at(entry, "danger_footer", lang, language)
         followers.append((place, nodes["danger_footer"][lang], lang, text))
     return kset, followers
+
+
+def _read_languages(
+    reader: NodeReader, entry: str, field: tuple[Node, Node], set_language: str, claim: Callable[..., None],
+) -> dict[str, Language]:
+    """A set's `languages`: each language's name, words (claimed like keywords) and offer line."""
+    where = f"{entry}.languages"
+    key, node = field
+    listed = reader.mapping(node, where, any_keys=True, key=key)
+    if listed is None:
+        return {}
+    if len(listed) > MAX_LANGUAGES:
+        reader.refuse(key, where, "too_many", what="languages", count=len(listed), limit=MAX_LANGUAGES)
+        return {}
+    offered: dict[str, Language] = {}
+    for name, (lkey, value) in listed.items():
+        code = reader.language(lkey, f"{where}.{name}")
+        at = f"{where}.{name}"
+        lfields = reader.mapping(value, at, required=("name",), optional=("words", "offer"), key=lkey)
+        if code is None or lfields is None or "name" not in lfields:
+            continue
+        own_name = reader.text(lfields["name"][1], f"{at}.name")
+        if own_name is None:
+            continue
+        words: list[tuple[str, Node, str]] = []
+        if _ONE_WORD.match(fold(own_name)):
+            words.append((own_name, lfields["name"][1], f"{at}.name"))
+        if "words" in lfields:
+            words += reader.word_list(lfields["words"][1], f"{at}.words")
+        seen: set[str] = set()
+        kept: list[str] = []
+        for word, wnode, wat in words:
+            if fold(word) in seen:  # the name written again under words
+                continue
+            seen.add(fold(word))
+            claim(word, wnode, wat, code, code, "language")
+            kept.append(word)
+        if not kept:
+            reader.refuse(lfields["name"][1], at, "needs_one", what="one-word name or word under words")
+            continue
+        offer = f"{own_name}: {kept[0].upper()}"
+        if "offer" in lfields:
+            offer = reader.text(lfields["offer"][1], f"{at}.offer") or offer
+            if not any(fold(word) in normalise(offer).split() for word in kept):
+                reader.warn(lfields["offer"][1], f"{at}.offer", "offer_without_word", words=tuple(kept))
+        offered[code] = Language(code, own_name, tuple(kept), offer)
+    if offered and set_language not in offered:
+        reader.refuse(node, where, "no_set_language", language=set_language)
+    return offered
 
 
 def _read_danger(

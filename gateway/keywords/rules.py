@@ -80,6 +80,23 @@ def with_danger_preamble(preamble: str, text: str) -> list[Finding]:
     return []
 
 
+def with_languages(line: str, text: str) -> list[Finding]:
+    """A help or default reply grown too long, or into UCS-2, once the other languages are listed under it."""
+    if not line:
+        return []
+    alone, full = sms.analyse(text), sms.analyse(text + "\n" + line)
+    found: list[Finding] = []
+    if full.segments > MAX_SEGMENTS and alone.segments <= MAX_SEGMENTS:
+        found.append(Finding("too_long_with_languages", {"segments": full.segments, "limit": MAX_SEGMENTS}))
+    elif full.segments > WARN_SEGMENTS and alone.segments <= WARN_SEGMENTS:
+        found.append(Finding("many_segments_with_languages", {"segments": full.segments, "keep": WARN_SEGMENTS}))
+    added = tuple(ch for ch in full.non_gsm if ch not in alone.non_gsm)
+    if added:
+        fixes = {ch: sms.REPLACEMENTS[ch] for ch in added if ch in sms.REPLACEMENTS}
+        found.append(Finding("ucs2", {"chars": added, "fixes": fixes}))
+    return found
+
+
 def default_mentions(default: str, keywords: Iterable[str]) -> list[Finding]:
     """Keywords the default reply (the reply to texts matching nothing) does not name."""
     if not default:
