@@ -12,9 +12,10 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from gateway import phone
 from gateway.keywords import engine
+from gateway.keywords.book import KeywordBook
 from gateway.ops import logs, metrics
-from gateway.runtime import signpost
-from gateway.texts import inbound, intake, msglog
+from gateway.runtime import Signpost, signpost
+from gateway.texts import inbound, intake, languages, msglog
 from gateway.texts.signature import twilio_signed
 
 bp = Blueprint("webhook", __name__)
@@ -94,7 +95,15 @@ def receive_sms() -> Response:
         log.error("no keywords loaded (keywords file refused and nothing published); fallback reply %s",
                   inbound.describe(msg))
         return twiml([(None, NO_KEYWORDS_REPLY)] if msg.texter else [])
-    decision = engine.decide(book, msg.body, msg.ours, msg.optout_type)
+    try:
+        remembered = _remembered_language(sp, book, msg)
+    except redis.RedisError as exc:
+        decision = engine.decide(book, msg.body, msg.ours, msg.optout_type)
+        log.error("redis unavailable (%s); answering inline %s decision=%s",
+                  type(exc).__name__, inbound.describe(msg), decision.kind)
+        metrics.observe_inbound(book, msg.ours, decision, time.perf_counter() - started)
+        return twiml(inbound.inline_messages(sp.settings, book, msg, decision))
+    decision = engine.decide(book, msg.body, msg.ours, msg.optout_type, language=remembered)
     ctx = intake.Context(sp.redis, sp.queues, sp.settings, book)
     try:
         outcome = intake.take(ctx, msg, decision)
@@ -115,6 +124,14 @@ def receive_sms() -> Response:
     )
     metrics.observe_inbound(book, msg.ours, decision, time.perf_counter() - started)
     return twiml()
+
+
+def _remembered_language(sp: Signpost, book: KeywordBook, msg: inbound.Inbound) -> str | None:
+    """The language the texter picked, read only where their set offers a choice (else no round trip)."""
+    config = book.number_config(msg.ours)
+    if msg.texter is None or config.relay or not book.sets[config.set].offers_languages:
+        return None
+    return languages.recall(sp.redis, sp.settings, msg.texter)
 
 
 @bp.route("/sms/status", methods=["POST"])
