@@ -74,15 +74,24 @@ def import_(path: str, message: str) -> None:
 @click.option("--to", default="82228", show_default=True, help="the number texted")
 @click.option("--optout-type", type=click.Choice(["STOP", "START", "HELP"], case_sensitive=False),
               help="Twilio's OptOutType field, as sent when Advanced Opt-Out is on")
-def simulate(text: str, from_: str, to: str, optout_type: str | None) -> None:
+@click.option("--language", metavar="CODE", help="the language the texter picked earlier (e.g. pl)")
+def simulate(text: str, from_: str, to: str, optout_type: str | None, language: str | None) -> None:
     """Print the decision and the exact reply for TEXT, without sending or recording anything."""
     sender = phone.classify(from_)
     book = signpost().book
     if book is None:
         raise click.ClickException("no keywords loaded: run `keywords check` to see why the file is refused")
-    decision = engine.decide(book, text, to, optout_type)
+    if language is not None:
+        kset = book.sets[book.number_config(to).set]
+        offered = tuple(kset.languages) or (kset.language,)
+        language = language.strip().lower()
+        if language not in offered:
+            raise click.BadParameter(f"{language!r} is not offered by set {kset.name} (offered: "
+                                     f"{', '.join(offered)})", param_hint="'--language'")
+    decision = engine.decide(book, text, to, optout_type, language=language)
     click.echo(f"decision: {decision.kind}  keyword: {decision.keyword}  match: {decision.match}  "
                f"language: {decision.language}  danger: {decision.danger}  opt-out change: {decision.opt_change}")
+    click.echo(f"language chosen: {decision.language_chosen or '(none: the text picked no language)'}")
     if not sender.answerable:
         click.echo(f"reply: (none: {from_!r} cannot receive SMS, {sender.kind})")
         return

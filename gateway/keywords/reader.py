@@ -277,7 +277,7 @@ def _read_languages(
                 reader.warn(lfields["offer"][1], f"{at}.offer", "offer_without_word", words=tuple(kept))
         offered[code] = Language(code, own_name, tuple(kept), offer)
     if offered and set_language not in offered:
-        reader.refuse(node, where, "no_set_language", language=set_language)
+        reader.refuse(key, where, "no_set_language", language=set_language)
     return offered
 
 
