@@ -1,6 +1,7 @@
 """The sandbox phone: text any of our numbers and see the exact reply from the live version or the draft.
 
-Nothing is sent, queued or written to the message log; the thread is kept for an hour under the user's name.
+Nothing is sent, queued or written to the message log; the thread is kept for an hour under the user's name,
+and so is a language the thread picked, remembered like a real texter's (in its own key, not the real store).
 """
 
 from __future__ import annotations
@@ -28,6 +29,11 @@ def thread_key(name: str) -> str:
     return f"{PREFIX}sandbox:{name}"
 
 
+def language_key(name: str) -> str:
+    """The language the user's sandbox thread picked."""
+    return f"{PREFIX}sandbox-lang:{name}"
+
+
 def book_for(source: str) -> tuple[KeywordBook, str]:
     """The book to answer with and its label: the draft (if any) or the live version this process serves."""
     sp = signpost()
@@ -40,9 +46,9 @@ def book_for(source: str) -> tuple[KeywordBook, str]:
     return book, f"live {sp.live.describe()}"
 
 
-def answer(book: KeywordBook, text: str, to: str) -> dict[str, Any]:
-    """What the gateway would send back, part by part, and why."""
-    decision = engine.decide(book, text, to)
+def answer(book: KeywordBook, text: str, to: str, language: str | None = None) -> dict[str, Any]:
+    """What the gateway would send back, part by part, and why (`language`: the thread's earlier pick)."""
+    decision = engine.decide(book, text, to, language=language)
     if decision.kind == "relay":
         reply = f"{book.relay_ack(to)} Ref: XXXX"
         note = "Relay line: the text becomes a case forwarded to the control room (not in the sandbox)."
@@ -57,9 +63,14 @@ def answer(book: KeywordBook, text: str, to: str) -> dict[str, Any]:
                                                                                           decision.kind)
         if decision.danger:
             note += f"; danger phrase: {decision.danger_phrase}"
+        if decision.language_chosen:
+            note += f"; picked language {decision.language_chosen}, remembered for this thread"
+        if book.sets[book.number_config(to).set].offers_languages:
+            note += f"; in {decision.language}"
     info = sms.analyse(reply) if reply else None
     return {"reply": reply, "note": note, "parts": sms.split_parts(reply) if reply else [],
-            "encoding": info.encoding if info else None, "chars": info.chars if info else 0}
+            "encoding": info.encoding if info else None, "chars": info.chars if info else 0,
+            "language": decision.language, "language_chosen": decision.language_chosen}
 
 
 @bp.route("/sandbox", methods=["GET", "POST"])
@@ -72,17 +83,21 @@ def sandbox() -> ResponseReturnValue:
     numbers = list(book.numbers)
     if request.method == "POST":
         if request.form.get("clear"):
-            r.delete(key)
+            r.delete(key, language_key(current_user.name))
             return redirect(url_for("console.sandbox"))
         to = request.form.get("to", "").strip() or (numbers[0] if numbers else "82228")
         text = request.form.get("text", "")[:1600]
         source = request.form.get("source", "live")
         used, label = book_for(source)
-        exchange = {"to": to, "text": text, "source": label, "at": time.time(), **answer(used, text, to)}
+        remembered = r.get(language_key(current_user.name))
+        exchange = {"to": to, "text": text, "source": label, "at": time.time(),
+                    **answer(used, text, to, remembered.decode() if remembered else None)}
         with r.pipeline(transaction=False) as p:
             p.rpush(key, json.dumps(exchange))
             p.ltrim(key, -KEEP, -1)
             p.expire(key, 3600)
+            if exchange["language_chosen"]:
+                p.set(language_key(current_user.name), exchange["language_chosen"], ex=3600)
             p.execute()
         return redirect(url_for("console.sandbox", to=to, source=source) + "#latest")
     thread = [json.loads(raw) for raw in r.lrange(key, 0, -1)]
