@@ -92,7 +92,8 @@ def set_languages(kset: dict[str, Any]) -> list[str]:
     def walk(value: Any, key: str = "") -> None:
         if isinstance(value, dict):
             for k, v in value.items():
-                if key in ("reply", "aliases", "default", "help", "optout_reply", "optin_reply", "danger_footer"):
+                if key in ("reply", "aliases", "default", "help", "optout_reply", "optin_reply", "danger_footer",
+                           "languages"):
                     found.add(str(k))
                 walk(v, str(k))
 
@@ -308,7 +309,9 @@ def set_texts(set_name: str) -> ResponseReturnValue:
     for field, label, required in SET_TEXTS:
         for lang in languages:
             shown.append({"name": f"{field}_{lang}", "label": f"{label}" + ("" if lang == language else f" [{lang}]"),
-                          "sms": True, "required": required and lang == language})
+                          "sms": True, "required": required and lang == language,
+                          # the preview adds the other languages' offers sent under these two
+                          "preview": {"set": set_name, "language": lang} if field in ("default", "help") else None})
     title = f"Fixed replies of set {set_name}"
     action = url_for("console.set_texts", set_name=set_name)
     if request.method == "GET":
@@ -434,10 +437,13 @@ def relay_ack(number: str) -> ResponseReturnValue:
 
 # --- live preview ------------------------------------------------------------------------------------------
 
-def preview(text: str) -> dict[str, Any]:
-    """SMS facts of a reply as the checks see them: characters, encoding, parts, UCS-2 characters and fixes."""
-    info = sms.analyse(text)
+def preview(text: str, offers: str = "") -> dict[str, Any]:
+    """SMS facts of a reply as the checks see them: characters, encoding, parts, UCS-2 characters and fixes;
+    `offers`: the other languages' offers sent under it (help and default replies of a set offering several)."""
+    sent = f"{text}\n{offers}" if offers else text
+    info = sms.analyse(sent)
     return {
+        "offers": offers,
         "chars": info.chars,
         "encoding": info.encoding,
         "units": info.units,
@@ -447,7 +453,7 @@ def preview(text: str) -> dict[str, Any]:
         "non_gsm": [{"char": ch, "code": f"U+{ord(ch):04X}", "name": unicodedata.name(ch, "unnamed").title(),
                      "fix": sms.REPLACEMENTS.get(ch)} for ch in info.non_gsm],
         "fixed": sms.replace_smart(text),
-        "parts": sms.split_parts(text),
+        "parts": sms.split_parts(sent),
         "bad_numbers": bad_phone_numbers(text),
     }
 
@@ -455,11 +461,20 @@ def preview(text: str) -> dict[str, Any]:
 @bp.post("/api/preview")
 @role_required("editor")
 def api_preview() -> ResponseReturnValue:
-    """SMS facts of {"text": "..."} for the editor's live preview; 400 with the reason for any other shape."""
+    """SMS facts of {"text": "..."} for the editor's live preview; 400 with the reason for any other shape.
+
+    With "set" and "language" (a help or default reply of that set in that language), the facts are those of
+    the reply as sent: with the other languages the working version's set offers listed under it."""
     payload = json_object()
     if "text" not in payload:
         return jsonify(error="text is required"), 400
     text = payload["text"]
     if not isinstance(text, str) or len(text) > PREVIEW_MAX:
         return jsonify(error=f"text must be a string of at most {PREVIEW_MAX} characters"), 400
-    return jsonify(preview(text))
+    set_name, language = payload.get("set"), payload.get("language")
+    if set_name is None and language is None:
+        return jsonify(preview(text))
+    if not isinstance(set_name, str) or not isinstance(language, str):
+        return jsonify(error="set and language must both be strings"), 400
+    kset = working_book()[0].sets.get(set_name)
+    return jsonify(preview(text, kset.languages_line(language) if kset is not None else ""))

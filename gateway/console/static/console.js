@@ -29,6 +29,10 @@
     summary.appendChild(document.createTextNode(" SMS part" + (data.segments === 1 ? "" : "s") +
       " (" + data.per_part + " characters per part)"));
     box.appendChild(summary);
+    if (data.offers) {
+      box.appendChild(el("p", {"class": "pv-offers"}, "Counted with the other languages sent under it: " +
+        data.offers.split("\n").join(" / ")));
+    }
     if (data.non_gsm.length) {
       var warn = el("div", {"class": "pv-warn"});
       warn.appendChild(el("p", {}, "These characters make it UCS-2: 67 characters per part instead of 153."));
@@ -73,7 +77,7 @@
       fetch(previewUrl.content, {
         method: "POST", credentials: "same-origin",
         headers: {"Content-Type": "application/json", "X-CSRFToken": csrf ? csrf.content : ""},
-        body: JSON.stringify({text: area.value})
+        body: JSON.stringify({text: area.value, set: area.dataset.previewSet, language: area.dataset.previewLanguage})
       }).then(function (r) { return r.ok ? r.json() : null; }).then(function (data) {
         if (data && mine === seq) render(box, area, data);
       }).catch(function () {});
