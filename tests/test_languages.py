@@ -136,12 +136,17 @@ def test_engine_picks_and_uses_the_language(text, remembered, kind, reply, langu
         kind, reply, language, chosen)
 
 
-@pytest.mark.parametrize(("text", "file"), [(t, f) for t in ("HELP", "hello") for f in ("BASE", "WELSH")])
-def test_help_and_default_list_no_languages_when_the_set_offers_one(text, file):
-    book = parse_book({"BASE": BASE, "WELSH": WELSH}[file])
-    reply = engine.decide(book, text, SHORT_CODE).reply
-    assert reply in (HELP_EN, DEFAULT_EN)
-    assert engine.decide(book, "CYMRAEG", SHORT_CODE).language_chosen is None
+ENGLISH_ONLY = mutate("    language: en\n", "    language: en\n    languages: {en: {name: English}}\n", BASE)
+
+
+@pytest.mark.parametrize(("text", "file"), [(t, f) for t in ("HELP", "hello", "ENGLISH", "victim")
+                                            for f in ("BASE", "WELSH", "ENGLISH_ONLY")])
+def test_help_and_default_list_no_languages_and_nothing_is_picked_when_the_set_offers_one(text, file):
+    book = parse_book({"BASE": BASE, "WELSH": WELSH, "ENGLISH_ONLY": ENGLISH_ONLY}[file])
+    decision = engine.decide(book, text, SHORT_CODE, language="en")
+    assert decision.reply in (HELP_EN, DEFAULT_EN, DVS_EN)
+    assert decision.language_chosen is None
+    assert engine.decide(book, "cefnogaeth", SHORT_CODE).language_chosen is None
 
 
 # --- the store -----------------------------------------------------------------------------------------

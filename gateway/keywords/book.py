@@ -80,8 +80,8 @@ class KeywordSet:
         return len(self.languages) > 1
 
     def offered(self, language: str | None) -> str | None:
-        """`language` if the set offers it, else None."""
-        return language if language in self.languages else None
+        """`language` if the set offers it among others, else None."""
+        return language if self.offers_languages and language in self.languages else None
 
     def languages_line(self, language: str) -> str:
         """The offers of the set's other languages, one a line, for the help and default replies in `language`."""

@@ -140,7 +140,7 @@ def _fallback(book: KeywordBook, to: str) -> Decision:
 
 def _language_word(kset: KeywordSet, words: str) -> tuple[str, str, str] | None:
     """(language, the word, the words after it) when the first word picks one of the set's languages."""
-    if not kset.language_words:
+    if not kset.offers_languages:
         return None
     head, _, rest = words.partition(" ")
     code = kset.language_words.get(head)
