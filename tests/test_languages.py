@@ -198,6 +198,14 @@ def test_a_pick_is_remembered_for_the_next_text_from_the_same_number(texts, pick
     assert texts("hello") == [f"{DEFAULT_PL}\n{OFFER_EN}"]
 
 
+def test_the_log_line_says_the_language_used_and_the_one_picked(texts, caplog):
+    with caplog.at_level(logging.INFO, logger="signpost.webhook"):
+        texts("POLSKI")
+        texts("DVS")
+    lines = [rec.getMessage() for rec in caplog.records if rec.getMessage().startswith("inbound ")]
+    assert ["language=pl chosen=pl" in lines[0], "language=pl chosen=None" in lines[1]] == [True, True]
+
+
 def test_another_number_is_unaffected(texts):
     texts("POLSKI")
     assert texts("DVS", sender=OTHER) == [DVS_EN]

@@ -268,7 +268,8 @@ def _collisions(keyword: str, alias_words: dict[str, list[str]], language: str) 
         else:
             field = next((f"aliases_{lang}" for lang, listed in alias_words.items()
                           if word.lower() in (w.lower() for w in listed)), f"aliases_{language}")
-        return field, f"{word!r} is already used by keyword {other}"
+        by = "the language" if problem.args.get("claimant_match") == "language" else "keyword"
+        return field, f"{word!r} is already used by {by} {other}"
 
     return place
 

@@ -63,7 +63,7 @@ REFUSALS: dict[str, Callable[..., str]] = {
     "not_one_word": lambda word: f"{word!r} must be a single word of letters and digits",
     "reserved_word": lambda word: f"{word!r} is reserved for opt-out, opt-in and help texts "
                                   "(STOP, START, HELP and the like)",
-    "word_taken": lambda word, keyword, match, line, claimant:
+    "word_taken": lambda word, keyword, match, line, claimant, claimant_match="exact":
         f"{word!r} is already used by {_owner(keyword, match)} (line {line})",
     "word_too_long": lambda word, limit:
         f"{word!r} is longer than {limit} letters: no text is matched to a word that long",

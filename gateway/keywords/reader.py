@@ -148,7 +148,7 @@ def _read_set(reader: NodeReader, name: str, key: Node, node: Node) -> tuple[Key
         elif folded in owners:
             owner, how, line = owners[folded]
             reader.refuse(node, where, "word_taken", word=word, keyword=owner, match=how, line=line,
-                          claimant=keyword)
+                          claimant=keyword, claimant_match=match)
         else:
             owners[folded] = (keyword, match, line_of(node))
             if match == "language":

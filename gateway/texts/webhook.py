@@ -118,9 +118,9 @@ def receive_sms() -> Response:
         metrics.observe_inbound(book, msg.ours, decision, time.perf_counter() - started)
         return twiml(inbound.inline_messages(sp.settings, book, msg, decision))
     log.info(
-        "inbound %s decision=%s keyword=%s match=%s danger=%s action=%s queue=%s ms=%.1f",
-        inbound.describe(msg), decision.kind, decision.keyword, decision.match, decision.danger,
-        outcome.action, outcome.queue, (time.perf_counter() - started) * 1000,
+        "inbound %s decision=%s keyword=%s match=%s danger=%s language=%s chosen=%s action=%s queue=%s ms=%.1f",
+        inbound.describe(msg), decision.kind, decision.keyword, decision.match, decision.danger, decision.language,
+        decision.language_chosen, outcome.action, outcome.queue, (time.perf_counter() - started) * 1000,
     )
     metrics.observe_inbound(book, msg.ours, decision, time.perf_counter() - started)
     return twiml()

@@ -88,3 +88,18 @@ def test_fixed_replies_page_asks_the_preview_for_each_language(signed_in):
             assert re.search(rf'id="f-{field}_{lang}"[^>]*data-preview-set="main" data-preview-language="{lang}"',
                              page), (field, lang)
     assert 'id="f-optout_reply_en"' in page and "data-preview-set" not in page.split('id="f-optout_reply_en"')[1][:80]
+
+
+@pytest.mark.parametrize(("aliases", "said"), [
+    ("VICTIM, SUPPORT, POLSKI", "'Polski' is already used by the language pl"),
+    ("VICTIM, SUPPORT, STALKER", "'STALKER' is already used by keyword STALKING"),
+])
+def test_editor_places_a_collision_with_a_language_word_on_the_alias_field(signed_in, aliases, said):
+    client = signed_in("editor")
+    form = {"name": "DVS", "aliases_en": aliases, "aliases_pl": "OFIARA, WSPARCIE",
+            "reply_en": DVS_EN, "reply_pl": DVS_PL}
+    response = post(client, "/console/sets/main/keywords/DVS", form)
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert re.search(r'<ul class="errors" id="err-aliases_en">\s*<li>Refused: ' + re.escape(said.replace("'", "&#39;")),
+                     page), page[page.find("err-"):][:400]
