@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -72,6 +73,9 @@ class Stack:
         self.redis_port, self.web_port = free_port(), free_port()
         # deploy/redis.conf admits only its ACL user: connect as that user, with the password the file gives.
         found = re.search(r"^user (\S+) on >(\S+)", redis_conf.read_text(), re.M) if redis_conf else None
+        if redis_conf:  # Redis may rewrite the file it runs on (CONFIG REWRITE): a copy, never the shipped file
+            self.redis_conf = self.dir / "redis.conf"
+            shutil.copyfile(redis_conf, self.redis_conf)
         self.redis_auth = {"username": found[1], "password": found[2]} if found else {}
         self.procs: dict[str, subprocess.Popen] = {}
         self.standin_url = ""
