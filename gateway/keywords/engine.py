@@ -21,15 +21,20 @@ d. The first word picks the keyword: exact keyword, then alias, then (only if th
    digit-only words are never typo-matched, and a typo equally close to two keywords matches neither.
 e. The reply: danger preamble + blank line + keyword reply; or the danger preamble (+ the set's
    danger_footer) when no keyword matched; or the keyword reply; or the set's default reply.
+f. A keyword with opening hours answers, at the moment `at` (the caller's clock, never the engine's), with its
+   reply while the service is open and its closed reply, {opens} filled with the next opening, while it is
+   closed. Without `at` every keyword answers with its reply, as if no hours were set.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
-from gateway.keywords.book import KeywordBook, KeywordSet, WordEntry
+from gateway.keywords import hours
+from gateway.keywords.book import Keyword, KeywordBook, KeywordSet, WordEntry
 from gateway.keywords.text import MAX_WORD, MIN_TYPO_LENGTH, carrier_word, normalise, typo_distance, typo_limit
 
 log = logging.getLogger("signpost.engine")
@@ -58,6 +63,8 @@ class Decision:
     relay: bool = False
     opt_change: Literal["optout", "optin"] | None = None  # the texter's opt-out state to record
     despite_optout: bool = False  # send `reply` even to a texter who opted out (answers to STOP/START/HELP)
+    open: bool | None = None  # the keyword's service at that moment; None: no opening hours apply
+    opens: datetime | None = None  # when closed: its next opening (None if none in sight)
 
 
 def _typo(kset: KeywordSet, word: str) -> WordEntry | None | Literal[False]:
@@ -107,10 +114,12 @@ def _keyword(kset: KeywordSet, words: str) -> tuple[WordEntry, Match] | None:
     return None
 
 
-def decide(book: KeywordBook, text: str, to: str, optout_type: str | None = None) -> Decision:
-    """Decide the reply to `text` received on our number `to` (`optout_type`: Twilio's field); never raises."""
+def decide(book: KeywordBook, text: str, to: str, optout_type: str | None = None, *,
+           at: datetime | None = None) -> Decision:
+    """Decide the reply to `text` received on our number `to` at the moment `at` (aware; naive is London time)
+    (`optout_type`: Twilio's field); never raises."""
     try:
-        return _decide(book, text, to, optout_type)
+        return _decide(book, text, to, optout_type, at)
     except Exception:
         # A texter who may be in danger must still get an answer (or reach the control room).
         log.exception("keyword engine failed; answering with the default reply")
@@ -127,7 +136,20 @@ def _fallback(book: KeywordBook, to: str) -> Decision:
     return Decision("default", kset.pick(kset.default), language=kset.language)
 
 
-def _decide(book: KeywordBook, text: str, to: str, optout_type: str | None) -> Decision:
+def _opening(keyword: Keyword, language: str, at: datetime | None) -> tuple[str, bool | None, datetime | None]:
+    """The keyword's reply in `language` at `at`, whether its service is open then, and when it opens next."""
+    if keyword.hours is None or keyword.closed_replies is None or at is None:
+        return keyword.replies[language], None, None
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=hours.LONDON)
+    if keyword.hours.is_open(at):
+        return keyword.replies[language], True, None
+    opens = keyword.hours.next_opening(at)
+    closed = keyword.closed_replies.get(language) or next(iter(keyword.closed_replies.values()))
+    return hours.fill(closed, opens, at, language), False, opens
+
+
+def _decide(book: KeywordBook, text: str, to: str, optout_type: str | None, at: datetime | None) -> Decision:
     if not isinstance(text, str):
         text = "" if text is None else str(text)
     number = book.number_config(to)
@@ -156,11 +178,12 @@ def _decide(book: KeywordBook, text: str, to: str, optout_type: str | None) -> D
         entry, how = found
         keyword = kset.keywords[entry.keyword]
         language = kset.resolve(keyword.replies, entry.language)
-        reply = keyword.replies[language]
+        reply, is_open, opens = _opening(keyword, language, at)
         if phrase is not None:
             reply = book.danger_preamble(language, kset.language) + "\n\n" + reply
         return Decision("keyword", reply, keyword=keyword.name, language=language, match=how,
-                        danger=phrase is not None, danger_phrase=phrase.text if phrase else None)
+                        danger=phrase is not None, danger_phrase=phrase.text if phrase else None,
+                        open=is_open, opens=opens)
     if phrase is not None:
         language = kset.resolve(book.danger_reply, phrase.language)
         reply = book.danger_preamble(language, kset.language)
