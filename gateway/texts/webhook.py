@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from datetime import UTC, datetime
 
 import redis
 from flask import Blueprint, Response, request
@@ -94,7 +95,7 @@ def receive_sms() -> Response:
         log.error("no keywords loaded (keywords file refused and nothing published); fallback reply %s",
                   inbound.describe(msg))
         return twiml([(None, NO_KEYWORDS_REPLY)] if msg.texter else [])
-    decision = engine.decide(book, msg.body, msg.ours, msg.optout_type)
+    decision = engine.decide(book, msg.body, msg.ours, msg.optout_type, at=datetime.now(UTC))
     ctx = intake.Context(sp.redis, sp.queues, sp.settings, book)
     try:
         outcome = intake.take(ctx, msg, decision)
