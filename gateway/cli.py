@@ -79,16 +79,6 @@ def _moment(ctx: click.Context, param: click.Parameter, value: str | None) -> da
         raise click.BadParameter(str(exc), ctx, param) from None
 
 
-def _opening(decision: engine.Decision, at: datetime) -> str:
-    """Whether the reply's service is open at `at`, in words."""
-    if decision.open is None:
-        return "none for this reply"
-    if decision.open:
-        return "open"
-    when = hours.describe(decision.opens, at, "en") if decision.opens else f"not within {hours.LOOKAHEAD_DAYS} days"
-    return f"closed, opens {when}"
-
-
 @click.command("simulate")
 @with_appcontext
 @click.argument("text")
@@ -108,8 +98,9 @@ def simulate(text: str, from_: str, to: str, optout_type: str | None, at_: datet
     decision = engine.decide(book, text, to, optout_type, at=at_)
     click.echo(f"decision: {decision.kind}  keyword: {decision.keyword}  match: {decision.match}  "
                f"language: {decision.language}  danger: {decision.danger}  opt-out change: {decision.opt_change}")
+    opening = "none for this reply" if decision.open is None else hours.state(decision.open, decision.opens, at_)
     click.echo(f"at: {at_.astimezone(hours.LONDON):%a %d %b %Y %H:%M:%S %Z} (Europe/London)  "
-               f"opening hours: {_opening(decision, at_)}")
+               f"opening hours: {opening}")
     if not sender.answerable:
         click.echo(f"reply: (none: {from_!r} cannot receive SMS, {sender.kind})")
         return

@@ -181,3 +181,20 @@ def week_of(days: dict[str, str]) -> tuple[tuple[Span, ...], ...]:
     if not any(week):
         raise HoursError("open on no day of the week: give the hours of at least one day")
     return tuple(week)
+
+
+def state(is_open: bool, opens: datetime | None, at: datetime) -> str:
+    """Open or closed at `at`, in words for staff: "open", "closed, opens today at 9:30am"."""
+    if is_open:
+        return "open"
+    return f"closed, opens {describe(opens, at, 'en') if opens else f'not within {LOOKAHEAD_DAYS} days'}"
+
+
+def summary(opening: Hours) -> str:
+    """The hours in one line for staff: "Mon 09:30-16:00 · Wed 13:00-16:00 · bank holidays closed"."""
+    days = []
+    for name, spans in zip(DAYS, opening.week, strict=True):
+        if spans:
+            ranges = ", ".join(f"{a // 60:02d}:{a % 60:02d}-{b // 60:02d}:{b % 60:02d}" for a, b in spans)
+            days.append(f"{name[:3].capitalize()} {ranges}")
+    return " · ".join([*days, f"bank holidays {'open' if opening.bank_holidays_open else 'closed'}"])
