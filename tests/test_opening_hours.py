@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import pytest
 
+from gateway import create_app, sending
 from gateway.keywords import hours, sms
 from gateway.keywords.engine import decide
 from gateway.keywords.reader import parse_book
-from tests.conftest import ROOT
+from gateway.texts import webhook
+from tests.conftest import ROOT, inbound_form, post_signed
 from tests.keyword_files import BASE, HOURS, line_of, mutate, only_refusal, refusals, with_opening_hours
 
 SHORT_CODE = "82228"
@@ -311,3 +314,67 @@ def test_opens_is_refused_in_every_other_reply():
     text = BASE.replace('default: "Text DVS or STALKING. If', 'default: "Text DVS or STALKING {opens}. If')
     problem = only_refusal(text)
     assert (problem.entry, problem.code) == ("sets.main.default", "opens_only_when_closed")
+
+
+# --- the webhook and `simulate` --------------------------------------------------------------------------------
+
+@pytest.fixture
+def hours_app(config, tmp_path):
+    path = tmp_path / "keywords.yaml"
+    path.write_text(with_opening_hours((ROOT / "keywords.yaml").read_text()))
+    return create_app({**config, "KEYWORDS_FILE": str(path)})
+
+
+@pytest.mark.parametrize(("now", "says"), [
+    (utc(2026, 11, 28, 3, 0), "is closed now and opens on Monday 30 November at 9:30am"),
+    (utc(2026, 11, 30, 9, 29, 59), "is closed now and opens today at 9:30am"),
+    (utc(2026, 11, 30, 9, 30), "for practical support and advice"),
+])
+def test_webhook_answers_at_the_moment_the_text_arrives(hours_app, r, monkeypatch, now, says):
+    class Clock(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            assert tz is UTC
+            return now
+
+    monkeypatch.setattr(webhook, "datetime", Clock)
+    response = post_signed(hours_app.test_client(), "/sms", inbound_form("stalking"))
+    assert response.status_code == 200
+    (job,) = sending.queue(sending.REPLIES, r).get_jobs()
+    assert says in job.kwargs["body"] and "call 999" in job.kwargs["body"]
+
+
+@pytest.mark.parametrize(("at", "says", "state"), [
+    ("2026-11-28T03:00", "opens on Monday 30 November at 9:30am",
+     "at: Sat 28 Nov 2026 03:00:00 GMT (Europe/London)  opening hours: closed, opens on Monday 30 November at 9:30am"),
+    ("2026-06-01T09:29:59", "opens today at 9:30am",
+     "at: Mon 01 Jun 2026 09:29:59 BST (Europe/London)  opening hours: closed, opens today at 9:30am"),
+    ("2026-06-01T09:30", "for practical support",
+     "at: Mon 01 Jun 2026 09:30:00 BST (Europe/London)  opening hours: open"),
+    ("2026-06-01T08:30:00+00:00", "for practical support", "opening hours: open"),
+    ("2026-12-28T10:00", "opens tomorrow at 9:30am", "opening hours: closed, opens tomorrow at 9:30am"),
+])
+def test_simulate_at_a_moment(hours_app, at, says, state):
+    result = hours_app.test_cli_runner().invoke(args=["simulate", "stalking", "--at", at])
+    assert result.exit_code == 0, result.output
+    assert "keyword: STALKING" in result.output
+    assert state in result.output and says in result.output
+
+
+def test_simulate_now_and_without_hours(hours_app, app):
+    now = hours_app.test_cli_runner().invoke(args=["simulate", "stalking"])
+    assert now.exit_code == 0 and re.search(r"opening hours: (open|closed, opens )", now.output)
+    shipped = app.test_cli_runner().invoke(args=["simulate", "stalking", "--at", "2026-11-28T03:00"])
+    assert shipped.exit_code == 0 and "opening hours: none for this reply" in shipped.output
+    assert "0808 802 0300 for practical support" in shipped.output
+
+
+@pytest.mark.parametrize(("at", "says"), [
+    ("tomorrow", "'tomorrow' is not a date and time like 2026-11-28T03:00"),
+    ("2026-13-01T10:00", "is not a date and time"),
+    ("2026-03-29T01:30", "2026-03-29T01:30 does not exist in London"),
+])
+def test_simulate_refuses_a_bad_moment(hours_app, at, says):
+    result = hours_app.test_cli_runner().invoke(args=["simulate", "stalking", "--at", at])
+    assert result.exit_code == 2
+    assert "Invalid value for '--at'" in result.output and says in result.output
