@@ -126,6 +126,16 @@ def test_without_a_moment_or_without_hours_replies_as_before(book):
     assert decide(book, "HELP", SHORT_CODE, at=night).kind == "help"
 
 
+def test_hours_that_fail_answer_with_the_reply(book, monkeypatch, caplog):
+    def broken(self, at):
+        raise RuntimeError("no calendar")
+
+    monkeypatch.setattr(hours.Hours, "is_open", broken)
+    decision = decide(book, "stalking knife", SHORT_CODE, at=utc(2026, 11, 28, 3, 0))
+    assert decision.kind == "keyword" and decision.reply.endswith("\n\n" + OPEN) and decision.open is None
+    assert "opening hours of STALKING failed" in caplog.text
+
+
 def test_a_naive_moment_is_london_time(book):
     summer = datetime(2026, 6, 1, 9, 30)  # 08:30 UTC
     assert decide(book, "stalking", SHORT_CODE, at=summer).reply == OPEN
@@ -202,7 +212,7 @@ WHERE = "sets.main.keywords.STALKING"
 HOURS_BLOCK = HOURS[HOURS.index("        hours:\n"):HOURS.index("        closed_reply:")]
 
 
-@pytest.mark.parametrize(("old", "new", "marker", "entry", "code", "says"), [
+REFUSED = [
     ("          monday: 09:30-16:00\n", "          monday: 9-5\n", "monday: 9-5", f"{WHERE}.hours.monday",
      "bad_hours", "'9-5' is not a time range like 09:30-16:00"),
     ("          monday: 09:30-16:00\n", "          monday: 16:00-09:30\n", "monday: 16", f"{WHERE}.hours.monday",
@@ -236,7 +246,12 @@ HOURS_BLOCK = HOURS[HOURS.index("        hours:\n"):HOURS.index("        closed_
      "closed_reply", f"{WHERE}.closed_reply", "too_many_segments", "11 SMS parts (max 10)"),
     (f'        reply: "{OPEN}"\n', '        reply: "Helpline: 0808 802 0300, opens {opens}."\n', 'reply: "Help',
      f"{WHERE}.reply", "opens_only_when_closed", "{opens} only works in a closed_reply"),
-])
+]
+# The reader's codes these tests produce (tests/test_reader.py checks every code is tested somewhere).
+CODES = {case[4] for case in REFUSED} | {"never_open", "closed_without_hours", "closed_languages"}
+
+
+@pytest.mark.parametrize(("old", "new", "marker", "entry", "code", "says"), REFUSED)
 def test_refusals_name_line_entry_and_reason(old, new, marker, entry, code, says):
     text = mutate(old, new, HOURS)
     problem = only_refusal(text)

@@ -142,11 +142,16 @@ def _opening(keyword: Keyword, language: str, at: datetime | None) -> tuple[str,
         return keyword.replies[language], None, None
     if at.tzinfo is None:
         at = at.replace(tzinfo=hours.LONDON)
-    if keyword.hours.is_open(at):
-        return keyword.replies[language], True, None
-    opens = keyword.hours.next_opening(at)
-    closed = keyword.closed_replies.get(language) or next(iter(keyword.closed_replies.values()))
-    return hours.fill(closed, opens, at, language), False, opens
+    try:
+        if keyword.hours.is_open(at):
+            return keyword.replies[language], True, None
+        opens = keyword.hours.next_opening(at)
+        closed = keyword.closed_replies.get(language) or next(iter(keyword.closed_replies.values()))
+        return hours.fill(closed, opens, at, language), False, opens
+    except Exception:
+        # The service's own reply, as before opening hours, is better than the default reply.
+        log.exception("opening hours of %s failed; answering with its reply", keyword.name)
+        return keyword.replies[language], None, None
 
 
 def _decide(book: KeywordBook, text: str, to: str, optout_type: str | None, at: datetime | None) -> Decision:

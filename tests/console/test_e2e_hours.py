@@ -28,14 +28,14 @@ def test_hours_preview_and_sandbox_at_a_moment(server, browser, r, standin, shot
     page.goto(f"{server}/console/sets/main/keywords/STALKING")
     for day, hours in WEEKDAYS.items():
         page.get_by_label(day, exact=True).fill(hours)
-    page.get_by_label("Closed reply", exact=True).fill(CLOSED)
-    page.get_by_label("Preview the closed reply at (UK time)").fill("2026-11-28T03:00")
+    page.get_by_label("Sent while closed").fill(CLOSED)
+    page.get_by_label("Preview at (UK time)").fill("2026-11-28T03:00")
     box = page.locator("#pv-closed_reply_en")
     expect(box.locator('[data-pv="state"]')).to_have_text("closed")
     expect(box.locator('[data-pv="filled"]')).to_have_text(
         CLOSED.replace("{opens}", "on Monday 30 November at 9:30am"))
     # The preview follows the hours and the moment as they are typed.
-    page.get_by_label("Preview the closed reply at (UK time)").fill("2026-11-30T09:30")
+    page.get_by_label("Preview at (UK time)").fill("2026-11-30T09:30")
     expect(box.locator('[data-pv="state"]')).to_have_text("open")
     page.get_by_label("Monday", exact=True).fill("10:00-16:00")
     expect(box.locator('[data-pv="state"]')).to_have_text("closed")
