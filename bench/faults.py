@@ -23,7 +23,7 @@ Faults (Redis runs with deploy/redis.conf unless said otherwise):
   sentinel-failover-2replicas-minreplicas, sentinel-stall-2replicas-minreplicas
                        the same two with min-replicas and a second replica
 One line per fault: fault=<name> texts=<N> lost=<n> duplicates=<n> relay_max_wait_s=<x> sends_per_s=<x> ...
-Sentinel faults: fault=<name> texts=<N> lost=<n> duplicates=<n> inline=<texts answered in the TwiML>
+Sentinel faults: the same first fields, then inline=<texts answered in the TwiML>
   failover_s=<until the sentinels name the new primary> writes_back_s=<until it accepts a write> p99_ms=<webhook>
   [stale_s=<resumed primary taking writes before its demotion> stale_write_bytes=<its replication offset growth>]
   acked_lost=<texts answered 200 with a queued reply whose intake writes the final primary lacks> ...
@@ -273,17 +273,17 @@ def sentinel_report(res: dict, observed: dict) -> str:
     """The line for a Sentinel fault: failover_s = until the sentinels named the new primary, writes_back_s =
     until it accepted a write; stale_* = what a stopped primary took after it resumed, before its demotion;
     acked_lost = texts answered 200 with a queued reply whose intake writes the final primary lacks."""
-    report(res)
+    base = report(res)  # texts lost duplicates relay_max_wait_s sends_per_s, as for the other faults
 
     def fmt(key: str) -> str:
         value = observed.get(key)
         return "none" if value is None else f"{value:.1f}" if isinstance(value, float) else str(value)
 
-    line = (f"texts={res['texts']} lost={res['lost']} duplicates={res['duplicates']} inline={res['inline']} "
+    line = (f"{base} time_to_last_reply_s={res['to_last_reply_s']:.1f} inline={res['inline']} "
             f"failover_s={fmt('failover_s')} writes_back_s={fmt('writes_back_s')} p99_ms={res['p99_ms']:.0f}")
     if "stale_s" in observed:
         line += f" stale_s={fmt('stale_s')} stale_write_bytes={fmt('stale_write_bytes')}"
-    return line + f" acked_lost={fmt('acked_lost')} time_to_last_reply_s={res['to_last_reply_s']:.1f}"
+    return line + f" acked_lost={fmt('acked_lost')}"
 
 
 def faults(n: int) -> dict:
