@@ -151,3 +151,30 @@ def bad_file(tmp_path: Path, name: str) -> Path:
             pytest.skip("root reads files whatever their mode")
         path.chmod(0)
     return path
+
+
+# STALKING with the National Stalking Helpline's published hours: weekdays 9:30am-4pm, Wednesday from 1pm.
+HOURS = mutate(
+    """        reply: "Stalking Helpline: 0808 802 0300."
+""",
+    """        reply: "Stalking Helpline: 0808 802 0300."
+        hours:
+          monday: 09:30-16:00
+          tuesday: 09:30-16:00
+          wednesday: 13:00-16:00
+          thursday: 09:30-16:00
+          friday: 09:30-16:00
+        closed_reply: "Stalking Helpline: 0808 802 0300, opens {opens}. In danger, call 999."
+""",
+)
+
+
+def with_opening_hours(text: str) -> str:
+    """The shipped keywords.yaml with its commented-out opening hours switched on, as its comment tells staff."""
+    lines = text.split("\n")
+    start = lines.index("        # hours:")
+    end = start
+    while end < len(lines) and lines[end].startswith("        # "):
+        end += 1
+    assert end - start > 5, "the commented opening hours example is missing"
+    return "\n".join(lines[:start] + ["        " + line[10:] for line in lines[start:end]] + lines[end:])

@@ -12,6 +12,7 @@ from gateway.keywords import problems as catalogue
 from gateway.keywords.problems import KeywordFileError, Problem
 from gateway.keywords.reader import load_book, parse_book
 from tests.keyword_files import BASE, WELSH, line_of, mutate, only_refusal, refusals
+from tests.test_opening_hours import CODES as HOURS_CODES
 
 LINE = re.compile(r"^(?P<source>[^:]+):(?P<line>\d+): (?P<entry>[^ ]+): (?P<reason>refused: .+)$")
 
@@ -114,7 +115,8 @@ REFUSALS = [
     ("default_set: main", "default_set: main\ncolour: blue", "colour", "colour", "unknown field 'colour'",
      "unknown_field", {"field": "colour", "expected": TOP}),
     ('        reply: "Stalking', '        replly: "Stalking', "replly", "sets.main.keywords.STALKING.replly",
-     "unknown field 'replly'", "unknown_field", {"field": "replly", "expected": ("reply", "aliases")}),
+     "unknown field 'replly'", "unknown_field",
+     {"field": "replly", "expected": ("reply", "aliases", "hours", "closed_reply")}),
     ('        aliases: [STALKER]\n        reply: "Stalking Helpline: 0808 802 0300."\n',
      "        aliases: [STALKER]\n", "STALKING:", "sets.main.keywords.STALKING", "missing field 'reply'",
      "missing_field", {"field": "reply"}),
@@ -356,7 +358,8 @@ def test_every_code_is_tested() -> None:
               | {"too_long_with_danger"}  # in tests/test_rules.py
               | {"no_set_language", "too_long_with_languages", "many_segments_with_languages",
                  "offer_without_word"}  # tests/test_languages.py
-              | {"too_large", "too_deep", "yaml_alias", "too_many", "word_too_long"})  # tests/test_keyword_limits.py
+              | {"too_large", "too_deep", "yaml_alias", "too_many", "word_too_long"}  # tests/test_keyword_limits.py
+              | HOURS_CODES)
     assert tested | UNREACHABLE == set(catalogue.REFUSALS) | set(catalogue.WARNINGS)
     assert not set(catalogue.REFUSALS) & set(catalogue.WARNINGS)
 

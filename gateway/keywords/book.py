@@ -12,6 +12,7 @@ from functools import lru_cache
 from types import MappingProxyType
 
 from gateway import phone
+from gateway.keywords.hours import Hours
 from gateway.keywords.problems import Problem
 
 Texts = Mapping[str, str]  # language code -> text
@@ -50,11 +51,14 @@ class Language:
 
 @dataclass(frozen=True)
 class Keyword:
-    """One keyword: its canonical name, replies by language and aliases by language."""
+    """One keyword: its canonical name, replies by language and aliases by language; with opening hours, the
+    replies are sent while the service is open and `closed_replies` (same languages) while it is closed."""
 
     name: str
     replies: Texts
     aliases: Mapping[str, tuple[str, ...]]
+    hours: Hours | None = None
+    closed_replies: Texts | None = None
 
 
 @dataclass(frozen=True)

@@ -28,15 +28,20 @@ f. Languages. A set may offer several (`languages` in the file). A first word th
    remember; the caller passes a remembered pick back as `language`. Every reply is in the picked or
    remembered language where the file has a text in it, else in the set's language; the help and default
    replies list the set's other languages, each in its own words.
+g. A keyword with opening hours answers, at the moment `at` (the caller's clock, never the engine's), with its
+   reply while the service is open and its closed reply, {opens} filled with the next opening, while it is
+   closed. Without `at` every keyword answers with its reply, as if no hours were set.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
-from gateway.keywords.book import KeywordBook, KeywordSet, WordEntry
+from gateway.keywords import hours
+from gateway.keywords.book import Keyword, KeywordBook, KeywordSet, WordEntry
 from gateway.keywords.text import MAX_WORD, MIN_TYPO_LENGTH, carrier_word, normalise, typo_distance, typo_limit
 
 log = logging.getLogger("signpost.engine")
@@ -66,6 +71,8 @@ class Decision:
     opt_change: Literal["optout", "optin"] | None = None  # the texter's opt-out state to record
     despite_optout: bool = False  # send `reply` even to a texter who opted out (answers to STOP/START/HELP)
     language_chosen: str | None = None  # the language this text picked, for the caller to remember
+    open: bool | None = None  # the keyword's service at that moment; None: no opening hours apply
+    opens: datetime | None = None  # when closed: its next opening (None if none in sight)
 
 
 def _typo(kset: KeywordSet, word: str) -> WordEntry | None | Literal[False]:
@@ -116,12 +123,14 @@ def _keyword(kset: KeywordSet, words: str) -> tuple[WordEntry, Match] | None:
 
 
 def decide(
-    book: KeywordBook, text: str, to: str, optout_type: str | None = None, *, language: str | None = None,
+    book: KeywordBook, text: str, to: str, optout_type: str | None = None, *, at: datetime | None = None,
+    language: str | None = None,
 ) -> Decision:
-    """Decide the reply to `text` received on our number `to` (`optout_type`: Twilio's field; `language`: the
-    texter's remembered pick, None for the set's language); never raises."""
+    """Decide the reply to `text` received on our number `to` at the moment `at` (aware; naive is London time)
+    (`optout_type`: Twilio's field; `language`: the texter's remembered pick, None for the set's language);
+    never raises."""
     try:
-        return _decide(book, text, to, optout_type, language)
+        return _decide(book, text, to, optout_type, language, at)
     except Exception:
         # A texter who may be in danger must still get an answer (or reach the control room).
         log.exception("keyword engine failed; answering with the default reply")
@@ -147,7 +156,26 @@ def _language_word(kset: KeywordSet, words: str) -> tuple[str, str, str] | None:
     return (code, head, rest) if code is not None else None
 
 
-def _decide(book: KeywordBook, text: str, to: str, optout_type: str | None, remembered: str | None) -> Decision:
+def _opening(keyword: Keyword, language: str, at: datetime | None) -> tuple[str, bool | None, datetime | None]:
+    """The keyword's reply in `language` at `at`, whether its service is open then, and when it opens next."""
+    if keyword.hours is None or keyword.closed_replies is None or at is None:
+        return keyword.replies[language], None, None
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=hours.LONDON)
+    try:
+        if keyword.hours.is_open(at):
+            return keyword.replies[language], True, None
+        opens = keyword.hours.next_opening(at)
+        closed = keyword.closed_replies.get(language) or next(iter(keyword.closed_replies.values()))
+        return hours.fill(closed, opens, at, language), False, opens
+    except Exception:
+        # The service's own reply, as before opening hours, is better than the default reply.
+        log.exception("opening hours of %s failed; answering with its reply", keyword.name)
+        return keyword.replies[language], None, None
+
+
+def _decide(book: KeywordBook, text: str, to: str, optout_type: str | None, remembered: str | None,
+            at: datetime | None) -> Decision:
     if not isinstance(text, str):
         text = "" if text is None else str(text)
     number = book.number_config(to)
@@ -184,12 +212,12 @@ def _decide(book: KeywordBook, text: str, to: str, optout_type: str | None, reme
         if chosen is None and entry.listed and how != "typo":
             chosen = kset.offered(entry.language)
         language = kset.resolve(keyword.replies, chosen or (entry.language if entry.listed else remembered))
-        reply = keyword.replies[language]
+        reply, is_open, opens = _opening(keyword, language, at)
         if phrase is not None:
             reply = book.danger_preamble(language, kset.language) + "\n\n" + reply
         return Decision("keyword", reply, keyword=keyword.name, language=language, match=how,
                         danger=phrase is not None, danger_phrase=phrase.text if phrase else None,
-                        language_chosen=chosen)
+                        language_chosen=chosen, open=is_open, opens=opens)
     wanted = chosen or remembered
     if phrase is not None:
         language = kset.resolve(book.danger_reply, wanted or phrase.language)

@@ -83,6 +83,16 @@ REFUSALS: dict[str, Callable[..., str]] = {
         f"with the other languages listed under it this reply is {segments} SMS parts (max {limit})",
     "bad_phone_number": lambda number: f"phone number {number!r} is not a valid UK number",
     "needs_999": lambda: "must tell people in danger to call 999",
+    # opening hours (gateway.keywords.hours)
+    "bad_hours": lambda detail: detail,
+    "never_open": lambda: "open on no day of the week: give the hours of at least one day, or remove hours",
+    "closed_without_hours": lambda: "a closed_reply needs hours: the opening hours outside which it is sent",
+    "needs_opens": lambda: "must say when the service opens next: put {opens} where the time goes, "
+                           "as in 'It opens {opens}.'",
+    "opens_only_when_closed": lambda: "{opens} only works in a closed_reply: here it would be sent as it is",
+    "unknown_placeholder": lambda placeholder: f"{placeholder} is not known: the only placeholder is {{opens}}",
+    "closed_languages": lambda language, has: f"reply and closed_reply must be in the same languages: "
+                                              f"only the {has} has {language!r}",
 }
 
 WARNINGS: dict[str, Callable[..., str]] = {

@@ -29,6 +29,15 @@ Schema (keywords.yaml carries the same description, with comments, for the staff
           DVS:
             reply: TEXT
             aliases: [VICTIM, SUPPORT]   # optional; or {en: [VICTIM], cy: [CEFNOGAETH]} (these pick the language)
+          STALKING:
+            reply: TEXT               # sent while the service is open
+            hours:                    # optional: opening hours, London time; with closed_reply, never alone
+              monday: 09:30-16:00     # monday .. sunday: "09:00-12:30, 13:30-17:00", a list of ranges,
+              wednesday: 13:00-16:00  #   "all day" or "closed"; a day not given is closed
+              bank_holidays: closed   # optional: closed (default) or open, England and Wales bank holidays
+            closed_reply: TEXT        # sent while it is closed, in the same languages as reply; must say
+                                      #   {opens} (filled with "today at 9:30am", "on Monday 30 November at
+                                      #   9:30am") and mention 999
         default: TEXT                 # required: reply to texts matching nothing; must mention 999
         help: TEXT                    # required: reply to HELP / INFO; must mention 999
         optout_reply: TEXT            # optional: confirmation after STOP (sent where the gateway confirms)
@@ -38,7 +47,9 @@ Schema (keywords.yaml carries the same description, with comments, for the staff
 TEXT is a string or a mapping of language code to string ({en: "...", cy: "..."}); a mapping must include
 the set's language. Replies are trimmed and checked by gateway.keywords.rules: over 3 SMS parts warns, over 10
 is refused, including the danger preamble + blank line + each keyword reply, and the help and default replies
-with the other languages' offers under them; phone numbers in replies must be valid UK numbers.
+with the other languages' offers under them; phone numbers in replies must be valid UK numbers. A closed_reply
+is counted with {opens} as long as it can be (hours.LONGEST_OPENS); {opens} in any other reply, or another
+{placeholder} in a closed_reply, is refused.
 
 A texter picks a language by texting one of its words (alone, or before a keyword), or a keyword alias listed
 under it; the gateway remembers the choice for their number (gateway.texts.languages) and the engine answers in
@@ -63,7 +74,7 @@ from typing import Any
 
 import yaml
 from yaml.error import Mark
-from yaml.events import MappingStartEvent, SequenceStartEvent
+from yaml.events import AliasEvent, MappingEndEvent, MappingStartEvent, SequenceEndEvent, SequenceStartEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from gateway.keywords import rules
@@ -81,7 +92,8 @@ from gateway.keywords.book import (
     WordEntry,
     canonical_number,
 )
-from gateway.keywords.nodes import NodeReader, line_of
+from gateway.keywords.hours import DAYS, Hours, HoursError, Span, parse_day
+from gateway.keywords.nodes import Fields, NodeReader, line_of
 from gateway.keywords.problems import KeywordFileError, Problem
 from gateway.keywords.text import MAX_WORD, RESERVED_WORDS, fold, normalise
 
@@ -96,6 +108,7 @@ MAX_LANGUAGES = 20  # offered in one set
 
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 _ONE_WORD = re.compile(r"^[^\W_]+$")
+BANK_HOLIDAYS = ("closed", "open")
 _INT, _FLOAT, _BOOL = "tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:bool"
 
 
@@ -162,7 +175,8 @@ def _read_set(reader: NodeReader, name: str, key: Node, node: Node) -> tuple[Key
     for kname, (key, value) in (keyword_fields or {}).items():
         where = f"{entry}.keywords.{kname}"
         claim(kname, key, where, kname, language, "exact")
-        kfields = reader.mapping(value, where, required=("reply",), optional=("aliases",), key=key)
+        kfields = reader.mapping(value, where, required=("reply",), optional=("aliases", "hours", "closed_reply"),
+                                 key=key)
         if kfields is None:
             continue
         replies, rnodes = ({}, {})
@@ -171,6 +185,7 @@ def _read_set(reader: NodeReader, name: str, key: Node, node: Node) -> tuple[Key
             for lang, text in replies.items():
                 reader.report(rnodes[lang], _at(where, "reply", lang, language), rules.reply(text))
                 followers.append((_at(where, "reply", lang, language), rnodes[lang], lang, text))
+        opening, closed = _read_hours(reader, kfields, where, kname, language, replies, followers)
         aliases: dict[str, list[str]] = {}
         if "aliases" in kfields:
             by_language = isinstance(kfields["aliases"][1], MappingNode)
@@ -185,7 +200,8 @@ def _read_set(reader: NodeReader, name: str, key: Node, node: Node) -> tuple[Key
                                 language=lang, fallback=language)
         if replies:
             keywords[kname] = Keyword(kname, MappingProxyType(replies),
-                                      MappingProxyType({k: tuple(v) for k, v in aliases.items()}))
+                                      MappingProxyType({k: tuple(v) for k, v in aliases.items()}),
+                                      hours=opening, closed_replies=_freeze(closed) if opening else None)
 
     offered: dict[str, Language] = {}
     if "languages" in fields:
@@ -279,6 +295,75 @@ def _read_languages(
     if offered and set_language not in offered:
         reader.refuse(key, where, "no_set_language", language=set_language)
     return offered
+
+
+def _read_hours(
+    reader: NodeReader, kfields: Fields, where: str, kname: str, language: str, replies: Mapping[str, str],
+    followers: _Followers,
+) -> tuple[Hours | None, dict[str, str]]:
+    """A keyword's `hours` and `closed_reply`, each refused without the other."""
+    opening: Hours | None = None
+    closed: dict[str, str] = {}
+    if "hours" in kfields:
+        opening = _read_week(reader, kfields["hours"][1], f"{where}.hours", kname)
+        if "closed_reply" not in kfields:
+            reader.refuse(kfields["hours"][0], f"{where}.closed_reply", "missing_field", field="closed_reply",
+                          what="the reply sent while the service is closed")
+    if "closed_reply" not in kfields:
+        return opening, closed
+    key, node = kfields["closed_reply"]
+    if "hours" not in kfields:
+        reader.refuse(key, f"{where}.closed_reply", "closed_without_hours")
+    closed, nodes = reader.texts(node, f"{where}.closed_reply", language)
+    for lang, text in closed.items():
+        place = _at(where, "closed_reply", lang, language)
+        reader.report(nodes[lang], place, rules.closed_reply(text))
+        followers.append((place, nodes[lang], lang, rules.with_longest_opens(text)))
+    if replies and closed:
+        for lang in sorted(set(replies) ^ set(closed)):
+            reader.refuse(node, f"{where}.closed_reply", "closed_languages", language=lang,
+                          has="reply" if lang in replies else "closed_reply")
+    return opening, closed
+
+
+def _read_week(reader: NodeReader, node: Node, entry: str, name: str) -> Hours | None:
+    """hours: {monday: "09:30-16:00", ..., bank_holidays: closed}; a day not given is closed."""
+    fields = reader.mapping(node, entry, optional=(*DAYS, "bank_holidays"))
+    if fields is None:
+        return None
+    week: list[tuple[Span, ...]] = []
+    readable = True
+    for day in DAYS:
+        if day not in fields:
+            week.append(())
+            continue
+        value = fields[day][1]
+        if isinstance(value, SequenceNode):
+            ranges = [reader.text(item, f"{entry}.{day}[{i}]") for i, item in enumerate(value.value)]
+            if not ranges:
+                reader.refuse(value, f"{entry}.{day}", "needs_one", what="time range (or write closed)")
+            text = None if None in ranges or not ranges else ", ".join(r for r in ranges if r)
+        else:
+            text = reader.text(value, f"{entry}.{day}")
+        try:
+            week.append(parse_day(text) if text is not None else ())
+        except HoursError as exc:
+            reader.refuse(value, f"{entry}.{day}", "bad_hours", detail=str(exc))
+            text = None
+        readable = readable and text is not None
+    bank_holidays_open = False
+    if "bank_holidays" in fields:
+        value = fields["bank_holidays"][1]
+        choice = reader.text(value, f"{entry}.bank_holidays")
+        if choice is not None and choice not in BANK_HOLIDAYS:
+            reader.refuse(value, f"{entry}.bank_holidays", "not_a_choice", value=choice, choices=BANK_HOLIDAYS)
+        bank_holidays_open = choice == "open"
+    if not readable:
+        return None
+    if not any(week):
+        reader.refuse(node, entry, "never_open")
+        return None
+    return Hours(tuple(week), bank_holidays_open=bank_holidays_open, name=name)
 
 
 def _read_danger(
@@ -455,6 +540,30 @@ class _Loader(yaml.SafeLoader):
                 self._depth -= 1
 
 
+def _compose(text: str) -> Node | None:
+    """The file's node tree, anchors, aliases and deep nesting refused, with libyaml when PyYAML has it."""
+    loader = getattr(yaml, "CSafeLoader", None)
+    if loader is None:
+        return yaml.compose(text, Loader=_Loader)
+    try:
+        # libyaml composes recursively too, so the nesting and aliases are checked on its event stream (flat)
+        # first. The pure-Python composer takes four times as long on a 2,000-keyword file (bench/keywords.py).
+        depth = 0
+        for event in yaml.parse(text, Loader=loader):
+            if getattr(event, "anchor", None) is not None or isinstance(event, AliasEvent):
+                raise _Refused("yaml_alias", event.start_mark)
+            if isinstance(event, (MappingStartEvent, SequenceStartEvent)):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise _Refused("too_deep", event.start_mark, limit=MAX_DEPTH)
+            elif isinstance(event, (MappingEndEvent, SequenceEndEvent)):
+                depth -= 1
+        return yaml.compose(text, Loader=loader)
+    except yaml.YAMLError:
+        # A broken file: PyYAML's own parser gives the wording (and the marks) staff see for every other error.
+        return yaml.compose(text, Loader=_Loader)
+
+
 def _fields(node: Node | None) -> dict[str, tuple[Node, Node]]:
     """A mapping node's (key, value) by name, for a first look before the full walk; {} for anything else."""
     if not isinstance(node, MappingNode):
@@ -504,7 +613,7 @@ def parse_book(text: str, source: str = "keywords.yaml") -> KeywordBook:
     if len(text.encode("utf-8", "surrogatepass")) > MAX_FILE_BYTES:
         raise KeywordFileError([Problem(source, None, "", "too_large", {"limit": MAX_FILE_BYTES})])
     try:
-        root = yaml.compose(text, Loader=_Loader)
+        root = _compose(text)
     except yaml.YAMLError as exc:
         raise KeywordFileError([_syntax_problem(exc, source, text)]) from None
     except _Refused as refused:

@@ -12,6 +12,7 @@ from functools import lru_cache
 from gateway import phone
 from gateway.keywords import sms
 from gateway.keywords.book import WordEntry
+from gateway.keywords.hours import LONGEST_OPENS, PLACEHOLDER
 from gateway.keywords.problems import Finding
 from gateway.keywords.text import MIN_TYPO_LENGTH, fold, normalise, typo_distance
 
@@ -22,6 +23,7 @@ SERVICE_NUMBERS = frozenset({"999", "112", "101", "111"})
 # Digit groups separated by single spaces or hyphens, not glued to letters ("999bsl.co.uk" is no number).
 _DIGIT_RUN = re.compile(r"(?<![\w.@/+])\+?\(?\d[\d()]*(?:[ -]\(?\d[\d()]*)*(?![\w@])")
 _999 = re.compile(r"\b999\b")  # not 999bsl.co.uk
+_PLACEHOLDER = re.compile(r"\{[^{}\s]{1,30}\}")
 
 
 @lru_cache(maxsize=4096)  # replies repeat a few numbers (999, 101, the helplines) many times over
@@ -69,7 +71,24 @@ def reply(text: str, *, needs_999: bool = False) -> list[Finding]:
     found += [Finding("bad_phone_number", {"number": number}) for number in bad_phone_numbers(text)]
     if needs_999 and not _999.search(text):
         found.append(Finding("needs_999", {}))
+    if PLACEHOLDER in text:
+        found.append(Finding("opens_only_when_closed", {}))
     return found
+
+
+def closed_reply(text: str) -> list[Finding]:
+    """A keyword's closed reply: {opens} and no other placeholder, the 999 line, and the reply checks counted
+    with the longest {opens} can be."""
+    found = [Finding("unknown_placeholder", {"placeholder": p}) for p in dict.fromkeys(_PLACEHOLDER.findall(text))
+             if p != PLACEHOLDER]
+    if PLACEHOLDER not in text:
+        found.append(Finding("needs_opens", {}))
+    return found + reply(with_longest_opens(text), needs_999=True)
+
+
+def with_longest_opens(text: str) -> str:
+    """A closed reply as long as it can be sent: {opens} filled with the longest it says."""
+    return text.replace(PLACEHOLDER, LONGEST_OPENS)
 
 
 def with_danger_preamble(preamble: str, text: str) -> list[Finding]:

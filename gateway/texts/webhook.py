@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from datetime import UTC, datetime
 
 import redis
 from flask import Blueprint, Response, request
@@ -95,15 +96,16 @@ def receive_sms() -> Response:
         log.error("no keywords loaded (keywords file refused and nothing published); fallback reply %s",
                   inbound.describe(msg))
         return twiml([(None, NO_KEYWORDS_REPLY)] if msg.texter else [])
+    now = datetime.now(UTC)
     try:
         remembered = _remembered_language(sp, book, msg)
     except redis.RedisError as exc:
-        decision = engine.decide(book, msg.body, msg.ours, msg.optout_type)
+        decision = engine.decide(book, msg.body, msg.ours, msg.optout_type, at=now)
         log.error("redis unavailable (%s); answering inline %s decision=%s",
                   type(exc).__name__, inbound.describe(msg), decision.kind)
         metrics.observe_inbound(book, msg.ours, decision, time.perf_counter() - started)
         return twiml(inbound.inline_messages(sp.settings, book, msg, decision))
-    decision = engine.decide(book, msg.body, msg.ours, msg.optout_type, language=remembered)
+    decision = engine.decide(book, msg.body, msg.ours, msg.optout_type, at=now, language=remembered)
     ctx = intake.Context(sp.redis, sp.queues, sp.settings, book)
     try:
         outcome = intake.take(ctx, msg, decision)
