@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -301,3 +302,31 @@ def test_simulate_refuses_a_language_the_set_does_not_offer(config, polish_confi
     result = app.test_cli_runner().invoke(args=["simulate", "DVS", "--language", "de"])
     assert result.exit_code == 2
     assert f"(offered: {offered})" in result.output
+
+
+# --- with opening hours ------------------------------------------------------------------------------------
+
+POLISH_HOURS = mutate(
+    """          pl: "Pomoc dla ofiar: zadzwon 0800 612 6505."
+""",
+    """          pl: "Pomoc dla ofiar: zadzwon 0800 612 6505."
+        hours:
+          monday: 09:30-16:00
+        closed_reply:
+          en: "Victim Services open {opens}. In danger, call 999."
+          pl: "Pomoc dla ofiar: czynne {opens}. W niebezpieczenstwie dzwon 999."
+""",
+    POLISH,
+)
+
+
+@pytest.mark.parametrize(("text", "remembered", "reply", "chosen"), [
+    ("DVS", "pl", "Pomoc dla ofiar: czynne 30/11 09:30. W niebezpieczenstwie dzwon 999.", None),
+    ("POLSKI DVS", None, "Pomoc dla ofiar: czynne 30/11 09:30. W niebezpieczenstwie dzwon 999.", "pl"),
+    ("DVS", None, "Victim Services open on Monday 30 November at 9:30am. In danger, call 999.", None),
+])
+def test_a_closed_service_answers_in_the_texters_language(text, remembered, reply, chosen):
+    book = parse_book(POLISH_HOURS)
+    decision = engine.decide(book, text, SHORT_CODE, at=datetime(2026, 11, 28, 3, 0, tzinfo=UTC),
+                             language=remembered)
+    assert (decision.open, decision.reply, decision.language_chosen) == (False, reply, chosen)
