@@ -188,15 +188,20 @@ def run_burst(stack: Stack, n: int, *, during: Callable[[Stack, mp.Value], None]
 
     inline_texters = {texts[i]["from"] for i, _, _, inl, _, _ in results if inl}
     lost = duplicates = 0
+    lost_texts = []  # indices of texts with a reply or a forward never delivered
     for t in texts:
         got = by_texter[t["from"]] + (1 if t["from"] in inline_texters else 0)
         lost += got == 0
         duplicates += max(0, got - 1)
+        missing = got == 0
         if t["relay"] and t["from"] not in inline_texters:
             for c in CONTROL_ROOM:
                 f = forwards[(c, t["from"])]
                 lost += f == 0
                 duplicates += max(0, f - 1)
+                missing = missing or f == 0
+        if missing:
+            lost_texts.append(t["i"])
     posted_wall = {texts[i]["from"]: wall for i, _, _, _, wall, _ in results}
     relay_waits = []
     for t in relay_texts:
@@ -207,7 +212,8 @@ def run_burst(stack: Stack, n: int, *, during: Callable[[Stack, mp.Value], None]
     sends_per_s = (len(short) - 1) / (short[-1] - short[0]) if len(short) > 1 else 0.0
     latencies = [lat for _, status, lat, _, _, _ in results]
     return {
-        "texts": n, "lost": lost, "duplicates": duplicates,
+        "texts": n, "lost": lost, "duplicates": duplicates, "lost_texts": lost_texts,
+        "posts": {i: (status, inline, wall, lat) for i, status, lat, inline, wall, _ in results},
         "ok": sum(1 for r in results if r[1] == 200), "inline": len(inline_texters),
         "failed_posts": sum(1 for r in results if r[1] != 200), "retried_posts": sum(1 for r in results if r[5]),
         "p50_ms": percentile(latencies, 50) * 1000, "p99_ms": percentile(latencies, 99) * 1000,

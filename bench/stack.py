@@ -1,12 +1,14 @@
 """A whole signpost stack on this machine for the benchmarks: its own Redis, the Twilio stand-in, gunicorn
 with the shipped settings (deploy/gunicorn.conf.py), and `python -m workers`. Every process is started here,
-on free ports, and stopped by its own pid."""
+on free ports, and stopped by its own pid. `SentinelStack`: the same with Redis as a primary, a replica and
+three sentinels, web and workers finding the primary through the sentinels."""
 
 from __future__ import annotations
 
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -28,6 +30,7 @@ RELAY_LINE = "+447800002414"
 CONTROL_ROOM = ("+447400000001", "+447400000002")
 SUPERVISOR = "+447400000009"
 OUT = ROOT / "bench" / "out"
+SENTINEL_CONF = ROOT / "deploy" / "sentinel.conf"
 
 
 def free_port() -> int:
@@ -72,6 +75,9 @@ class Stack:
         self.redis_port, self.web_port = free_port(), free_port()
         # deploy/redis.conf admits only its ACL user: connect as that user, with the password the file gives.
         found = re.search(r"^user (\S+) on >(\S+)", redis_conf.read_text(), re.M) if redis_conf else None
+        if redis_conf:  # Redis may rewrite the file it runs on (CONFIG REWRITE): a copy, never the shipped file
+            self.redis_conf = self.dir / "redis.conf"
+            shutil.copyfile(redis_conf, self.redis_conf)
         self.redis_auth = {"username": found[1], "password": found[2]} if found else {}
         self.procs: dict[str, subprocess.Popen] = {}
         self.standin_url = ""
@@ -210,3 +216,69 @@ class Stack:
     def metrics_text(self) -> str:
         with urllib.request.urlopen(f"http://127.0.0.1:{self.web_port}/metrics", timeout=10) as resp:
             return resp.read().decode()
+
+
+def sentinel_setting(name: str) -> str:
+    """A `sentinel <name> signpost <value>` line's value in deploy/sentinel.conf."""
+    found = re.search(rf"^sentinel {name} signpost (\S+)", SENTINEL_CONF.read_text(), re.M)
+    if not found:
+        raise SystemExit(f"no 'sentinel {name}' in {SENTINEL_CONF}")
+    return found[1]
+
+
+class SentinelStack(Stack):
+    """The stack with Redis as one primary, one replica and three sentinels (quorum 2) on loopback ports
+    (tests/redis_topology.py): AOF with `appendfsync always` on both data servers, down-after-milliseconds
+    from deploy/sentinel.conf. Web and workers get REDIS_SENTINELS and REDIS_SENTINEL_MASTER, and a REDIS_URL
+    that gives only the database. No ACL users here (the topology's own checks connect without a password).
+
+    `min_replicas`: both data servers refuse writes unless a replica acknowledged within the last second
+    (min-replicas-to-write 1, min-replicas-max-lag 1). `replicas=2`: a second replica ("replica2")."""
+
+    def __init__(self, *, min_replicas: bool = False, replicas: int = 1, **kwargs) -> None:
+        from tests.redis_topology import Topology
+
+        super().__init__(**kwargs)
+        extra = {"min-replicas-to-write": "1", "min-replicas-max-lag": "1"} if min_replicas else {}
+        self.down_after_ms = int(sentinel_setting("down-after-milliseconds"))
+        self.topology = Topology(self.dir / "redis", extra=extra, down_after_ms=self.down_after_ms,
+                                 appendonly=True)
+        self.replicas = replicas
+
+    def start_redis(self) -> None:
+        from tests.redis_topology import MASTER
+
+        topo = self.topology.start()
+        for k in range(2, self.replicas + 1):
+            name = f"replica{k}"
+            topo.ports[name] = free_port()
+            topo._data(name, replica_of=topo.ports["primary"])
+        deadline = time.monotonic() + 30  # the sentinels learn of new replicas from the primary's INFO (10 s)
+        while any(int(redis.Redis(port=p).sentinel_master(MASTER)["num-slaves"]) < self.replicas
+                  for p in topo.sentinel_ports):
+            if time.monotonic() > deadline:
+                raise SystemExit("the sentinels did not see every replica")
+            time.sleep(0.2)
+
+    def restart_node(self, name: str) -> None:
+        """Start a stopped data server again ("primary" or "replica": the name it had at the start), as a
+        machine coming back: as it was, with its AOF; the sentinels make it a replica of the current primary."""
+        self.topology._data(name)
+
+    @property
+    def redis_url(self) -> str:
+        return "redis:///0"  # only the database: the sentinels give the address
+
+    @property
+    def env(self) -> dict[str, str]:
+        from tests.redis_topology import MASTER
+
+        return dict(super().env, REDIS_SENTINELS=self.topology.sentinels_setting, REDIS_SENTINEL_MASTER=MASTER)
+
+    def redis(self) -> redis.Redis:
+        host, port = self.topology.primary()
+        return redis.Redis(host=host, port=port, socket_timeout=2)
+
+    def stop(self) -> None:
+        super().stop()
+        self.topology.stop()

@@ -5,13 +5,15 @@ The staff console's `users` commands are in gateway/console/cli.py.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import click
 from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 
 from gateway import phone
 from gateway.console import audit
-from gateway.keywords import approval, engine, sms, versions
+from gateway.keywords import approval, engine, hours, sms, versions
 from gateway.keywords.problems import KeywordFileError
 from gateway.keywords.reader import load_book, parse_book, read_text
 from gateway.runtime import signpost
@@ -83,6 +85,16 @@ def _import_as_draft(text: str, path: str, message: str) -> None:
                "it and another approves it (/console/draft).")
 
 
+def _moment(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime:
+    """--at as an aware moment (default now); a usage error says what is wrong with it."""
+    if value is None:
+        return datetime.now(UTC)
+    try:
+        return hours.moment(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), ctx, param) from None
+
+
 @click.command("simulate")
 @with_appcontext
 @click.argument("text")
@@ -90,15 +102,30 @@ def _import_as_draft(text: str, path: str, message: str) -> None:
 @click.option("--to", default="82228", show_default=True, help="the number texted")
 @click.option("--optout-type", type=click.Choice(["STOP", "START", "HELP"], case_sensitive=False),
               help="Twilio's OptOutType field, as sent when Advanced Opt-Out is on")
-def simulate(text: str, from_: str, to: str, optout_type: str | None) -> None:
+@click.option("--at", "at_", metavar="DATETIME", callback=_moment,
+              help="the moment the text arrives, e.g. 2026-11-28T03:00 (London time unless it has an offset); "
+                   "default now")
+@click.option("--language", metavar="CODE", help="the language the texter picked earlier (e.g. pl)")
+def simulate(text: str, from_: str, to: str, optout_type: str | None, at_: datetime, language: str | None) -> None:
     """Print the decision and the exact reply for TEXT, without sending or recording anything."""
     sender = phone.classify(from_)
     book = signpost().book
     if book is None:
         raise click.ClickException("no keywords loaded: run `keywords check` to see why the file is refused")
-    decision = engine.decide(book, text, to, optout_type)
+    if language is not None:
+        kset = book.sets[book.number_config(to).set]
+        offered = tuple(kset.languages) or (kset.language,)
+        language = language.strip().lower()
+        if language not in offered:
+            raise click.BadParameter(f"{language!r} is not offered by set {kset.name} (offered: "
+                                     f"{', '.join(offered)})", param_hint="'--language'")
+    decision = engine.decide(book, text, to, optout_type, at=at_, language=language)
     click.echo(f"decision: {decision.kind}  keyword: {decision.keyword}  match: {decision.match}  "
                f"language: {decision.language}  danger: {decision.danger}  opt-out change: {decision.opt_change}")
+    click.echo(f"language chosen: {decision.language_chosen or '(none: the text picked no language)'}")
+    opening = "none for this reply" if decision.open is None else hours.state(decision.open, decision.opens, at_)
+    click.echo(f"at: {at_.astimezone(hours.LONDON):%a %d %b %Y %H:%M:%S %Z} (Europe/London)  "
+               f"opening hours: {opening}")
     if not sender.answerable:
         click.echo(f"reply: (none: {from_!r} cannot receive SMS, {sender.kind})")
         return

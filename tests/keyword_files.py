@@ -57,6 +57,53 @@ WELSH = mutate(
 )
 
 
+# Two languages a texter can pick: English (the set's) and Polish. STALKING has no Polish reply: it falls back.
+POLISH = mutate(
+    """    language: en
+    keywords:
+      DVS:
+        aliases: [VICTIM, SUPPORT]
+        reply: "Victim Services: call 0800 612 6505."
+""",
+    """    language: en
+    languages:
+      en: {name: English, offer: "English: text ENGLISH"}
+      pl:
+        name: Polski
+        words: [POLISH]
+        offer: "Po polsku: wyslij POLSKI"
+    keywords:
+      DVS:
+        aliases:
+          en: [VICTIM, SUPPORT]
+          pl: [OFIARA, WSPARCIE]
+        reply:
+          en: "Victim Services: call 0800 612 6505."
+          pl: "Pomoc dla ofiar: zadzwon 0800 612 6505."
+""",
+    mutate(
+        """    default: "Text DVS or STALKING. If you are in danger, call 999."
+    help: "Text DVS or STALKING. In danger, call 999."
+""",
+        """    default:
+      en: "Text DVS or STALKING. If you are in danger, call 999."
+      pl: "Wyslij DVS lub STALKING. W niebezpieczenstwie dzwon 999."
+    help:
+      en: "Text DVS or STALKING. In danger, call 999."
+      pl: "Wyslij DVS lub STALKING. W razie zagrozenia dzwon 999."
+""",
+        mutate(
+            """  reply: "In danger? Call 999. Deaf: text 07800 002414 or use 999bsl.co.uk."
+""",
+            """  reply:
+    en: "In danger? Call 999. Deaf: text 07800 002414 or use 999bsl.co.uk."
+    pl: "W niebezpieczenstwie? Dzwon 999."
+""",
+        ),
+    ),
+)
+
+
 def line_of(text: str, marker: str) -> int:
     return text[: text.index(marker)].count("\n") + 1
 
@@ -104,3 +151,30 @@ def bad_file(tmp_path: Path, name: str) -> Path:
             pytest.skip("root reads files whatever their mode")
         path.chmod(0)
     return path
+
+
+# STALKING with the National Stalking Helpline's published hours: weekdays 9:30am-4pm, Wednesday from 1pm.
+HOURS = mutate(
+    """        reply: "Stalking Helpline: 0808 802 0300."
+""",
+    """        reply: "Stalking Helpline: 0808 802 0300."
+        hours:
+          monday: 09:30-16:00
+          tuesday: 09:30-16:00
+          wednesday: 13:00-16:00
+          thursday: 09:30-16:00
+          friday: 09:30-16:00
+        closed_reply: "Stalking Helpline: 0808 802 0300, opens {opens}. In danger, call 999."
+""",
+)
+
+
+def with_opening_hours(text: str) -> str:
+    """The shipped keywords.yaml with its commented-out opening hours switched on, as its comment tells staff."""
+    lines = text.split("\n")
+    start = lines.index("        # hours:")
+    end = start
+    while end < len(lines) and lines[end].startswith("        # "):
+        end += 1
+    assert end - start > 5, "the commented opening hours example is missing"
+    return "\n".join(lines[:start] + ["        " + line[10:] for line in lines[start:end]] + lines[end:])

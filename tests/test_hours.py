@@ -121,3 +121,52 @@ def test_describe_in_other_languages_uses_figures():
     assert hours.describe(utc(2026, 6, 1, 8, 30), utc(2026, 5, 30, 3, 0), "pl") == "01/06 09:30"
     text = "Zamkniete. Otwarte {opens}. W niebezpieczenstwie: 999."
     assert hours.fill(text, None, utc(2026, 6, 1), "pl") == "Zamkniete. Otwarte -. W niebezpieczenstwie: 999."
+
+
+@pytest.mark.parametrize(("value", "at"), [
+    ("2026-11-28T03:00", utc(2026, 11, 28, 3, 0)),  # GMT
+    ("2026-06-01T09:30", utc(2026, 6, 1, 8, 30)),  # BST
+    ("2026-06-01 09:30:15", utc(2026, 6, 1, 8, 30, 15)),
+    (" 2026-11-28T03:00 ", utc(2026, 11, 28, 3, 0)),
+    ("2026-11-28", utc(2026, 11, 28, 0, 0)),
+    ("2026-06-01T09:30+00:00", utc(2026, 6, 1, 9, 30)),  # an offset is taken as given
+    ("2026-06-01T09:30Z", utc(2026, 6, 1, 9, 30)),
+    ("2026-03-29T00:59", utc(2026, 3, 29, 0, 59)),  # the last minute of GMT
+    ("2026-03-29T02:00", utc(2026, 3, 29, 1, 0)),  # the first of BST
+    ("2026-10-25T01:30", utc(2026, 10, 25, 0, 30)),  # the hour that repeats: its first (BST)
+])
+def test_moment_reads_london_wall_clock(value, at):
+    # Compared in UTC: an aware time in the repeated hour never equals one in another zone (PEP 495).
+    assert hours.moment(value).astimezone(UTC) == at
+
+
+@pytest.mark.parametrize(("value", "says"), [
+    ("", "not a date and time like 2026-11-28T03:00"), ("tomorrow", "not a date and time"),
+    ("2026-02-30T10:00", "not a date and time"), ("2026-11-28T25:00", "not a date and time"),
+    ("2" * 100, "not a date and time"),
+    ("2026-03-29T01:00", "does not exist in London"), ("2026-03-29T01:59", "does not exist in London"),
+])
+def test_moment_refuses(value, says):
+    with pytest.raises(ValueError, match=says):
+        hours.moment(value)
+
+
+def test_week_of_form_values():
+    assert hours.week_of({"monday": "09:30-16:00", "wednesday": "closed"})[:3] == (((570, 960),), (), ())
+    with pytest.raises(HoursError, match="^tuesday: '9-5' is not a time range"):
+        hours.week_of({"tuesday": "9-5"})
+    with pytest.raises(HoursError, match="'mon' is not a day of the week"):
+        hours.week_of({"mon": "09:30-16:00"})
+    with pytest.raises(HoursError, match="open on no day of the week"):
+        hours.week_of({"monday": "closed"})
+
+
+def test_summary_and_state_for_staff():
+    assert hours.summary(HELPLINE) == ("Mon 09:30-16:00 · Tue 09:30-16:00 · Wed 13:00-16:00 · Thu 09:30-16:00 · "
+                                       "Fri 09:30-16:00 · bank holidays closed")
+    assert hours.summary(Hours((((0, 1440),),) * 7, bank_holidays_open=True)).endswith("Sun 00:00-24:00 · "
+                                                                                   "bank holidays open")
+    at = utc(2026, 11, 28, 3, 0)
+    assert hours.state(True, None, at) == "open"
+    assert hours.state(False, utc(2026, 11, 30, 9, 30), at) == "closed, opens on Monday 30 November at 9:30am"
+    assert hours.state(False, None, at) == "closed, opens not within 21 days"

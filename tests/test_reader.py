@@ -12,6 +12,7 @@ from gateway.keywords import problems as catalogue
 from gateway.keywords.problems import KeywordFileError, Problem
 from gateway.keywords.reader import load_book, parse_book
 from tests.keyword_files import BASE, WELSH, line_of, mutate, only_refusal, refusals
+from tests.test_opening_hours import CODES as HOURS_CODES
 
 LINE = re.compile(r"^(?P<source>[^:]+):(?P<line>\d+): (?P<entry>[^ ]+): (?P<reason>refused: .+)$")
 
@@ -118,7 +119,8 @@ REFUSALS = [
     ("default_set: main", "default_set: main\ncolour: blue", "colour", "colour", "unknown field 'colour'",
      "unknown_field", {"field": "colour", "expected": TOP}),
     ('        reply: "Stalking', '        replly: "Stalking', "replly", "sets.main.keywords.STALKING.replly",
-     "unknown field 'replly'", "unknown_field", {"field": "replly", "expected": ("reply", "aliases")}),
+     "unknown field 'replly'", "unknown_field",
+     {"field": "replly", "expected": ("reply", "aliases", "hours", "closed_reply")}),
     ('        aliases: [STALKER]\n        reply: "Stalking Helpline: 0808 802 0300."\n',
      "        aliases: [STALKER]\n", "STALKING:", "sets.main.keywords.STALKING", "missing field 'reply'",
      "missing_field", {"field": "reply"}),
@@ -364,7 +366,10 @@ def test_every_code_is_tested() -> None:
     tested = ({case[5] for case in REFUSALS} | {case[3] for case in SYNTAX} | {case[2] for case in NOT_A_BOOK}
               | {case[4] for case in WARNINGS} | {"unreadable_file", "not_utf8", "no_language_text"}
               | {"too_long_with_danger"}  # in tests/test_rules.py
-              | {"too_large", "too_deep", "yaml_alias", "too_many", "word_too_long"})  # tests/test_keyword_limits.py
+              | {"no_set_language", "too_long_with_languages", "many_segments_with_languages",
+                 "offer_without_word"}  # tests/test_languages.py
+              | {"too_large", "too_deep", "yaml_alias", "too_many", "word_too_long"}  # tests/test_keyword_limits.py
+              | HOURS_CODES)
     assert tested | UNREACHABLE == set(catalogue.REFUSALS) | set(catalogue.WARNINGS)
     assert not set(catalogue.REFUSALS) & set(catalogue.WARNINGS)
 

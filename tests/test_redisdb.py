@@ -4,6 +4,7 @@ the webhook queues and a worker sends through them, and a wrong password means i
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 import socket
 import subprocess
@@ -44,11 +45,23 @@ def start(args: list[str], ping: redis.Redis) -> subprocess.Popen:
     raise AssertionError(f"redis-server did not start: {args}")
 
 
+SHIPPED_CONF = ROOT / "deploy" / "redis.conf"
+SHIPPED_SENTINEL_CONF = ROOT / "deploy" / "sentinel.conf"
+
+
+def conf_copy(tmp_path: Path, name: str = "redis.conf", shipped: Path = SHIPPED_CONF) -> Path:
+    """A copy of a shipped config to start a server on: redis-server rewrites its own file (CONFIG REWRITE, run
+    by Sentinel), and the shipped one must stay as it is."""
+    copy = tmp_path / name
+    shutil.copyfile(shipped, copy)
+    return copy
+
+
 @pytest.fixture
 def shipped_redis(tmp_path: Path) -> Iterator[int]:
     """redis-server with deploy/redis.conf as shipped (anonymous clients refused), on a free port."""
     port = free_port()
-    proc = start([str(ROOT / "deploy" / "redis.conf"), "--port", str(port), "--bind", "127.0.0.1", "--dir",
+    proc = start([str(conf_copy(tmp_path)), "--port", str(port), "--bind", "127.0.0.1", "--dir",
                   str(tmp_path), "--daemonize", "no"],
                  redis.Redis(port=port, username=SHIPPED_USER, password=SHIPPED_PASSWORD))
     yield port
@@ -135,3 +148,97 @@ def test_a_worker_process_through_an_acl_user(config, shipped_redis, standin, mo
         worker.terminate()
         worker.wait(15)
     assert sent["to"] == TEXTER
+
+
+def conf_value(text: str, pattern: str) -> str:
+    found = re.search(pattern, text, re.M)
+    assert found, pattern
+    return found[1]
+
+
+def test_the_shipped_configs_replicate_and_fail_over_through_their_acl_users(tmp_path):
+    """deploy/redis.conf on a primary and a replica, deploy/sentinel.conf on three sentinels (loopback addresses
+    and ports swapped in), each started on its own copy: the replica logs in as `replica`, the sentinels as
+    `sentinel`, find the replica and each other, and carry out a failover (SENTINEL FAILOVER) after which the old
+    primary follows the new one. The servers rewrite their copies (CONFIG REWRITE); the shipped files are
+    unchanged."""
+    shipped = {path: path.read_bytes() for path in (SHIPPED_CONF, SHIPPED_SENTINEL_CONF)}
+    conf, sentinel_conf = SHIPPED_CONF.read_text(), SHIPPED_SENTINEL_CONF.read_text()
+    # The passwords the files give each other agree.
+    replica_pw = conf_value(conf, r"^user replica on >(\S+)")
+    sentinel_pw = conf_value(conf, r"^user sentinel on >(\S+)")
+    assert conf_value(conf, r"^masteruser (\S+)") == "replica"
+    assert conf_value(conf, r"^masterauth (\S+)") == replica_pw
+    assert conf_value(sentinel_conf, r"^sentinel auth-user signpost (\S+)") == "sentinel"
+    assert conf_value(sentinel_conf, r"^sentinel auth-pass signpost (\S+)") == sentinel_pw
+    assert re.search(r"^sentinel monitor signpost \S+ 6379 2$", sentinel_conf, re.M)  # quorum 2
+
+    procs: list[subprocess.Popen] = []
+    ports = {"a": free_port(), "b": free_port()}
+    sentinel_ports = [free_port() for _ in range(3)]
+
+    def client(port: int) -> redis.Redis:
+        return redis.Redis(port=port, username=SHIPPED_USER, password=SHIPPED_PASSWORD, socket_timeout=2)
+
+    def wait(what: str, check, timeout: float = 40.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not check():
+            assert time.monotonic() < deadline, f"timed out: {what}"
+            time.sleep(0.1)
+
+    def role(port: int) -> dict:
+        return client(port).info("replication")
+
+    try:
+        for name, port in ports.items():
+            directory = tmp_path / name
+            directory.mkdir()
+            args = [str(conf_copy(directory)), "--port", str(port), "--bind", "127.0.0.1", "--dir", str(directory),
+                    "--daemonize", "no", "--logfile", str(directory / "redis.log")]
+            if name == "b":
+                args += ["--replicaof", "127.0.0.1", str(ports["a"])]
+            procs.append(start(args, client(port)))
+        wait("the replica's link", lambda: role(ports["b"]).get("master_link_status") == "up")
+
+        for i, port in enumerate(sentinel_ports):
+            directory = tmp_path / f"sentinel-{i}"
+            directory.mkdir()
+            text = sentinel_conf
+            for pattern, value in ((r"^port .*", f"port {port}"), (r"^bind .*", "bind 127.0.0.1"),
+                                   (r"^dir .*", f"dir {directory}"),
+                                   (r"^sentinel monitor signpost \S+ 6379",
+                                    f"sentinel monitor signpost 127.0.0.1 {ports['a']}")):
+                text, n = re.subn(pattern, value, text, flags=re.M)
+                assert n == 1, pattern
+            copy = directory / "sentinel.conf"
+            copy.write_text(text + f"logfile {directory / 'sentinel.log'}\n")
+            procs.append(subprocess.Popen(["redis-server", str(copy), "--sentinel"], stdout=subprocess.DEVNULL,
+                                          stderr=subprocess.DEVNULL))
+        sentinels = [redis.Redis(port=port, socket_timeout=2) for port in sentinel_ports]
+
+        def settled() -> bool:
+            try:
+                states = [s.sentinel_master("signpost") for s in sentinels]
+            except redis.RedisError:
+                return False
+            return all(st["num-slaves"] == 1 and st["num-other-sentinels"] == 2 and st["quorum"] == 2
+                       and not st["is_sdown"] for st in states)
+
+        wait("sentinels seeing the replica and each other", settled)
+        sentinels[0].execute_command("SENTINEL", "FAILOVER", "signpost")
+        wait("the replica promoted", lambda: role(ports["b"])["role"] == "master")
+        wait("the old primary following the new one", lambda: role(ports["a"]).get("master_link_status") == "up"
+             and role(ports["a"])["master_port"] == ports["b"])
+        wait("every sentinel naming the new primary", lambda: all(
+            int(s.sentinel_get_master_addr_by_name("signpost")[1]) == ports["b"] for s in sentinels))
+        assert "replicaof" in (tmp_path / "a" / "redis.conf").read_text()  # the copy was rewritten
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:  # a replica writing its first AOF after a sync refuses SIGTERM
+                proc.kill()
+                proc.wait(10)
+    assert {path: path.read_bytes() for path in shipped} == shipped

@@ -4,10 +4,12 @@ keyword text before and after the failover is each answered exactly once."""
 from __future__ import annotations
 
 import shutil
+import time
 import xml.etree.ElementTree as ET
 
 import pytest
 from rq import SimpleWorker
+from rq.registry import StartedJobRegistry
 
 from gateway import create_app, redisdb, sending, settings
 from tests.conftest import inbound_form, post_signed
@@ -62,6 +64,15 @@ def test_sentinel_settings_go_together(config):
         create_app({**config, "REDIS_SENTINELS": "127.0.0.1", "REDIS_SENTINEL_MASTER": MASTER})
 
 
+def wait_until_idle(sp, timeout: float = 20.0) -> None:
+    """Wait until no job is queued or started, and the replica has acknowledged every write so far."""
+    deadline = time.monotonic() + timeout
+    while any(q.count or StartedJobRegistry(queue=q).count for q in sp.queues.values()):
+        assert time.monotonic() < deadline, "jobs still queued or started"
+        time.sleep(0.05)
+    assert sp.redis.execute_command("WAIT", 1, 2000) == 1
+
+
 def test_a_worker_process_follows_the_failover(config, topology, standin):
     """`python -m workers` through Sentinel: its lanes and their workers find the new primary by themselves."""
     import os
@@ -79,6 +90,11 @@ def test_a_worker_process_follows_the_failover(config, topology, standin):
     try:
         post_signed(app.test_client(), "/sms", inbound_form("DVS", texter="+447911000311"))
         standin.wait_for(1, timeout=30)
+        # Replication is asynchronous: killed before the worker's "finished" reached the replica, the job runs
+        # again on the new primary and the first reply goes out twice (at least once, by design; measured in
+        # bench/RESULTS.md). This test is about the worker finding the new primary, so it kills only once the
+        # first job is finished and the replica holds that.
+        wait_until_idle(app.extensions["signpost"])
         _, old_port = topology.primary()
         topology.kill_primary()
         topology.wait_for_failover(old_port)

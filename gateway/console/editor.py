@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
@@ -18,8 +19,9 @@ from flask_login import current_user
 
 from gateway.console import audit, bp
 from gateway.console.auth import client_addr, json_object, role_required, who
-from gateway.keywords import sms, versions
+from gateway.keywords import hours, sms, versions
 from gateway.keywords.book import KeywordBook
+from gateway.keywords.hours import DAYS
 from gateway.keywords.problems import KeywordFileError, Problem
 from gateway.keywords.reader import parse_book
 from gateway.keywords.rules import bad_phone_numbers
@@ -92,7 +94,8 @@ def set_languages(kset: dict[str, Any]) -> list[str]:
     def walk(value: Any, key: str = "") -> None:
         if isinstance(value, dict):
             for k, v in value.items():
-                if key in ("reply", "aliases", "default", "help", "optout_reply", "optin_reply", "danger_footer"):
+                if key in ("reply", "closed_reply", "aliases", "default", "help", "optout_reply", "optin_reply",
+                           "danger_footer", "languages"):
                     found.add(str(k))
                 walk(v, str(k))
 
@@ -171,7 +174,9 @@ def keywords() -> ResponseReturnValue:
         for kw in kset.keywords.values():
             rows.append({"name": kw.name, "aliases": {k: list(v) for k, v in kw.aliases.items()},
                          "replies": dict(kw.replies),
-                         "info": {k: _sms_summary(v) for k, v in kw.replies.items()}})
+                         "info": {k: _sms_summary(v) for k, v in kw.replies.items()},
+                         "hours": hours.summary(kw.hours) if kw.hours else None,
+                         "closed": dict(kw.closed_replies or {})})
         served = [n for n, c in book.numbers.items() if c.set == name and not c.relay]
         sets.append({"name": name, "language": kset.language, "languages": set_languages(raw), "rows": rows,
                      "numbers": served, "is_default": name == book.default_set})
@@ -204,17 +209,23 @@ def keyword(set_name: str, name: str | None) -> ResponseReturnValue:
         values: dict[str, str] = {"name": name or ""}
         for lang, reply in texts_of(current.get("reply"), language).items():
             values[f"reply_{lang}"] = reply
+        for lang, reply in texts_of(current.get("closed_reply"), language).items():
+            values[f"closed_reply_{lang}"] = reply
+        values.update(_hours_values(current.get("hours")))
         aliases = current.get("aliases") or []
         alias_map = aliases if isinstance(aliases, dict) else {language: aliases}
         for lang, listed in alias_map.items():
             values[f"aliases_{lang}"] = ", ".join(str(w) for w in listed or [])
         return render_template("keyword.html", set_name=set_name, name=name, languages=languages, values=values,
-                               errors={}, general=[])
+                               errors={}, general=[], days=DAYS)
 
     form = request.form
     new_name = clean(form.get("name")).upper()
     replies = {lang: clean(form.get(f"reply_{lang}")) for lang in languages}
+    closed = {lang: clean(form.get(f"closed_reply_{lang}")) for lang in languages}
     alias_words = {lang: words(form.get(f"aliases_{lang}")) for lang in languages}
+    opening = {day: clean(form.get(f"hours_{day}")) for day in DAYS}
+    bank_holidays = clean(form.get("hours_bank_holidays")) or "closed"
     errors: dict[str, list[str]] = {}
     if not new_name:
         errors["name"] = ["a keyword is needed"]
@@ -224,16 +235,32 @@ def keyword(set_name: str, name: str | None) -> ResponseReturnValue:
         errors.setdefault(f"reply_{language}", []).append("a reply is needed")
     if errors:
         return render_template("keyword.html", set_name=set_name, name=name, languages=languages,
-                               values=form, errors=errors, general=[]), 400
+                               values=form, errors=errors, general=[], days=DAYS), 400
 
     def mutate(doc: dict[str, Any]) -> None:
         target = doc["sets"][set_name]
-        entry: dict[str, Any] = {}
+        old = target.get("keywords") or {}
+        # Start from the keyword as it is, so that fields this form does not show are kept.
+        entry: dict[str, Any] = dict(old.get(name) or {}) if name is not None else {}
         non_empty = {k: v for k, v in alias_words.items() if v}
         if non_empty:
             entry["aliases"] = non_empty[language] if set(non_empty) == {language} else non_empty
+        else:
+            entry.pop("aliases", None)
         entry["reply"] = texts_value(replies, language)
-        old = target.get("keywords") or {}
+        week = {day: value for day, value in opening.items() if value}
+        if week:
+            before = entry.get("hours") if isinstance(entry.get("hours"), dict) else {}
+            if bank_holidays != "closed" or "bank_holidays" in before:
+                week["bank_holidays"] = bank_holidays
+            entry["hours"] = week
+        else:
+            entry.pop("hours", None)
+        closed_value = texts_value(closed, language)
+        if closed_value is None:
+            entry.pop("closed_reply", None)
+        else:
+            entry["closed_reply"] = closed_value
         rebuilt: dict[str, Any] = {}
         for key, value in old.items():
             rebuilt[new_name if key == name else key] = entry if key == name else value
@@ -246,17 +273,32 @@ def keyword(set_name: str, name: str | None) -> ResponseReturnValue:
     for lang in languages:
         suffix = "" if lang == language else f".{lang}"
         fields[f"reply_{lang}"] = (f"{where}.reply{suffix}", False)
+        fields[f"closed_reply_{lang}"] = (f"{where}.closed_reply{suffix}", False)
         fields[f"aliases_{lang}"] = (f"{where}.aliases{suffix}" if suffix else f"{where}.aliases", False)
+    fields["hours"] = (f"{where}.hours", True)
+    for day in (*DAYS, "bank_holidays"):
+        fields[f"hours_{day}"] = (f"{where}.hours.{day}", False)
     action = f"keyword {set_name}.{new_name}" + ("" if name in (None, new_name) else f" (renamed from {name})")
     ok, errors, general, warnings = save(mutate, fields, action, _collisions(new_name, alias_words, language))
     if not ok:
         return render_template("keyword.html", set_name=set_name, name=name, languages=languages, values=form,
-                               errors=errors, general=general), 400
+                               errors=errors, general=general, days=DAYS), 400
     flash(f"{new_name} saved to the draft. Try it in the sandbox, then publish.", "info")
     for warning in warnings:
         if warning.entry.startswith(where):
             flash(f"Warning: {warning.entry}: {warning.reason}", "warning")
     return redirect(url_for("console.keywords") + f"#kw-{set_name}-{new_name}")
+
+
+def _hours_values(value: Any) -> dict[str, str]:
+    """A keyword's `hours` from the file as form values: hours_monday .. hours_sunday, hours_bank_holidays."""
+    block = value if isinstance(value, dict) else {}
+    values = {"hours_bank_holidays": str(block.get("bank_holidays") or "closed")}
+    for day in DAYS:
+        given = block.get(day)
+        if given is not None:
+            values[f"hours_{day}"] = ", ".join(map(str, given)) if isinstance(given, list) else str(given)
+    return values
 
 
 def _collisions(keyword: str, alias_words: dict[str, list[str]], language: str) -> Placer:
@@ -272,7 +314,8 @@ def _collisions(keyword: str, alias_words: dict[str, list[str]], language: str) 
         else:
             field = next((f"aliases_{lang}" for lang, listed in alias_words.items()
                           if word.lower() in (w.lower() for w in listed)), f"aliases_{language}")
-        return field, f"{word!r} is already used by keyword {other}"
+        by = "the language" if problem.args.get("claimant_match") == "language" else "keyword"
+        return field, f"{word!r} is already used by {by} {other}"
 
     return place
 
@@ -313,7 +356,9 @@ def set_texts(set_name: str) -> ResponseReturnValue:
     for field, label, required in SET_TEXTS:
         for lang in languages:
             shown.append({"name": f"{field}_{lang}", "label": f"{label}" + ("" if lang == language else f" [{lang}]"),
-                          "sms": True, "required": required and lang == language})
+                          "sms": True, "required": required and lang == language,
+                          # the preview adds the other languages' offers sent under these two
+                          "preview": {"set": set_name, "language": lang} if field in ("default", "help") else None})
     title = f"Fixed replies of set {set_name}"
     action = url_for("console.set_texts", set_name=set_name)
     if request.method == "GET":
@@ -439,10 +484,13 @@ def relay_ack(number: str) -> ResponseReturnValue:
 
 # --- live preview ------------------------------------------------------------------------------------------
 
-def preview(text: str) -> dict[str, Any]:
-    """SMS facts of a reply as the checks see them: characters, encoding, parts, UCS-2 characters and fixes."""
-    info = sms.analyse(text)
+def preview(text: str, offers: str = "") -> dict[str, Any]:
+    """SMS facts of a reply as the checks see them: characters, encoding, parts, UCS-2 characters and fixes;
+    `offers`: the other languages' offers sent under it (help and default replies of a set offering several)."""
+    sent = f"{text}\n{offers}" if offers else text
+    info = sms.analyse(sent)
     return {
+        "offers": offers,
         "chars": info.chars,
         "encoding": info.encoding,
         "units": info.units,
@@ -452,19 +500,63 @@ def preview(text: str) -> dict[str, Any]:
         "non_gsm": [{"char": ch, "code": f"U+{ord(ch):04X}", "name": unicodedata.name(ch, "unnamed").title(),
                      "fix": sms.REPLACEMENTS.get(ch)} for ch in info.non_gsm],
         "fixed": sms.replace_smart(text),
-        "parts": sms.split_parts(text),
+        "parts": sms.split_parts(sent),
         "bad_numbers": bad_phone_numbers(text),
     }
+
+
+def closed_preview(text: str, days: dict[str, str], at: datetime, language: str) -> dict[str, Any]:
+    """A closed reply at the moment `at` with the form's opening hours: whether the service is open then, and the
+    text sent while it is closed ({opens} filled; the longest it can be while open or if the hours are wrong)."""
+    given = {day: value for day, value in days.items() if value.strip() and day != "bank_holidays"}
+    facts: dict[str, Any] = {"at": f"{at.astimezone(hours.LONDON):%a %d %b %Y %H:%M}", "open": None,
+                             "opens": None, "hours_error": None}
+    filled = text.replace(hours.PLACEHOLDER, hours.LONGEST_OPENS)
+    try:
+        opening = hours.Hours(hours.week_of(given), bank_holidays_open=days.get("bank_holidays") == "open")
+    except hours.HoursError as exc:
+        facts["hours_error"] = str(exc)
+        return {**preview(filled), **facts, "filled": filled}
+    facts["open"] = opening.is_open(at)
+    if not facts["open"]:
+        opens = opening.next_opening(at)
+        facts["opens"] = hours.describe(opens, at, language) if opens else None
+        filled = hours.fill(text, opens, at, language)
+    return {**preview(filled), **facts, "filled": filled}
 
 
 @bp.post("/api/preview")
 @role_required("editor")
 def api_preview() -> ResponseReturnValue:
-    """SMS facts of {"text": "..."} for the editor's live preview; 400 with the reason for any other shape."""
+    """SMS facts of {"text": "..."} for the editor's live preview; 400 with the reason for any other shape.
+
+    With "hours" ({"monday": "09:30-16:00", ..., "bank_holidays": "closed"}), the text is a closed reply seen at
+    "at" (a datetime-local value, London time; default now) in "language" (default en). Otherwise, with "set"
+    and "language" (a help or default reply of that set in that language), the facts are those of the reply as
+    sent: with the other languages the working version's set offers listed under it."""
     payload = json_object()
     if "text" not in payload:
         return jsonify(error="text is required"), 400
     text = payload["text"]
     if not isinstance(text, str) or len(text) > PREVIEW_MAX:
         return jsonify(error=f"text must be a string of at most {PREVIEW_MAX} characters"), 400
-    return jsonify(preview(text))
+    if "hours" in payload:
+        days = payload["hours"]
+        if not isinstance(days, dict) or not all(isinstance(v, str) and len(v) <= 200 for v in days.values()):
+            return jsonify(error="hours must be an object of day names to texts like 09:30-16:00"), 400
+        at = payload.get("at") or ""
+        language = payload.get("language") or "en"
+        if not isinstance(at, str) or not isinstance(language, str) or len(language) > 20:
+            return jsonify(error="at and language must be strings"), 400
+        try:
+            moment = hours.moment(at) if at.strip() else datetime.now(UTC)
+        except ValueError as exc:
+            return jsonify(error=f"at: {exc}"), 400
+        return jsonify(closed_preview(text, {str(k): v for k, v in days.items()}, moment, language))
+    set_name, language = payload.get("set"), payload.get("language")
+    if set_name is None and language is None:
+        return jsonify(preview(text))
+    if not isinstance(set_name, str) or not isinstance(language, str):
+        return jsonify(error="set and language must both be strings"), 400
+    kset = working_book()[0].sets.get(set_name)
+    return jsonify(preview(text, kset.languages_line(language) if kset is not None else ""))

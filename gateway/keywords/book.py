@@ -12,6 +12,7 @@ from functools import lru_cache
 from types import MappingProxyType
 
 from gateway import phone
+from gateway.keywords.hours import Hours
 from gateway.keywords.problems import Problem
 
 Texts = Mapping[str, str]  # language code -> text
@@ -35,15 +36,29 @@ class WordEntry:
     language: str
     match: str  # "exact" (the keyword itself) or "alias"
     letters: frozenset[str] = frozenset()  # the word's characters, a cheap first test for typos
+    listed: bool = False  # an alias listed under its language ({pl: [...]}): texting it picks that language
+
+
+@dataclass(frozen=True)
+class Language:
+    """A language a texter can pick in a set: its name and the line offering it, in its own words."""
+
+    code: str
+    name: str
+    words: tuple[str, ...]  # as written; texting one of them picks the language
+    offer: str  # e.g. "Polski: wyslij POLSKI", listed under the help and default replies
 
 
 @dataclass(frozen=True)
 class Keyword:
-    """One keyword: its canonical name, replies by language and aliases by language."""
+    """One keyword: its canonical name, replies by language and aliases by language; with opening hours, the
+    replies are sent while the service is open and `closed_replies` (same languages) while it is closed."""
 
     name: str
     replies: Texts
     aliases: Mapping[str, tuple[str, ...]]
+    hours: Hours | None = None
+    closed_replies: Texts | None = None
 
 
 @dataclass(frozen=True)
@@ -60,6 +75,28 @@ class KeywordSet:
     danger_footer: Texts | None
     lookup: Mapping[str, WordEntry]  # folded keyword or alias -> entry
     typo_targets: Mapping[int, tuple[WordEntry, ...]]  # by word length; digit-only words left out
+    languages: Mapping[str, Language] = field(default_factory=lambda: MappingProxyType({}))
+    language_words: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))  # folded -> code
+
+    @property
+    def offers_languages(self) -> bool:
+        """Whether texters can pick among more than one language here (so their choice is worth recalling)."""
+        return len(self.languages) > 1
+
+    def offered(self, language: str | None) -> str | None:
+        """`language` if the set offers it among others, else None."""
+        return language if self.offers_languages and language in self.languages else None
+
+    def languages_line(self, language: str) -> str:
+        """The offers of the set's other languages, one a line, for the help and default replies in `language`."""
+        if not self.offers_languages:
+            return ""
+        return "\n".join(lang.offer for code, lang in self.languages.items() if code != language)
+
+    def with_languages(self, text: str, language: str) -> str:
+        """A help or default reply in `language` with the other languages offered under it."""
+        line = self.languages_line(language)
+        return f"{text}\n{line}" if line else text
 
     def resolve(self, texts: Texts, language: str | None) -> str:
         """The language `texts` answers in for `language`: itself if present, else the set's language."""

@@ -21,15 +21,27 @@ d. The first word picks the keyword: exact keyword, then alias, then (only if th
    digit-only words are never typo-matched, and a typo equally close to two keywords matches neither.
 e. The reply: danger preamble + blank line + keyword reply; or the danger preamble (+ the set's
    danger_footer) when no keyword matched; or the keyword reply; or the set's default reply.
+f. Languages. A set may offer several (`languages` in the file). A first word that is one of a language's
+   words picks it: alone it gets the help reply in that language (kind "help", keyword the word texted);
+   followed by a keyword, that keyword's reply in it. A keyword alias listed under an offered language picks
+   that language too (typos of it do not). The pick is returned in `language_chosen` for the caller to
+   remember; the caller passes a remembered pick back as `language`. Every reply is in the picked or
+   remembered language where the file has a text in it, else in the set's language; the help and default
+   replies list the set's other languages, each in its own words.
+g. A keyword with opening hours answers, at the moment `at` (the caller's clock, never the engine's), with its
+   reply while the service is open and its closed reply, {opens} filled with the next opening, while it is
+   closed. Without `at` every keyword answers with its reply, as if no hours were set.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
-from gateway.keywords.book import KeywordBook, KeywordSet, WordEntry
+from gateway.keywords import hours
+from gateway.keywords.book import Keyword, KeywordBook, KeywordSet, WordEntry
 from gateway.keywords.text import MAX_WORD, MIN_TYPO_LENGTH, carrier_word, normalise, typo_distance, typo_limit
 
 log = logging.getLogger("signpost.engine")
@@ -58,6 +70,9 @@ class Decision:
     relay: bool = False
     opt_change: Literal["optout", "optin"] | None = None  # the texter's opt-out state to record
     despite_optout: bool = False  # send `reply` even to a texter who opted out (answers to STOP/START/HELP)
+    language_chosen: str | None = None  # the language this text picked, for the caller to remember
+    open: bool | None = None  # the keyword's service at that moment; None: no opening hours apply
+    opens: datetime | None = None  # when closed: its next opening (None if none in sight)
 
 
 def _typo(kset: KeywordSet, word: str) -> WordEntry | None | Literal[False]:
@@ -107,10 +122,15 @@ def _keyword(kset: KeywordSet, words: str) -> tuple[WordEntry, Match] | None:
     return None
 
 
-def decide(book: KeywordBook, text: str, to: str, optout_type: str | None = None) -> Decision:
-    """Decide the reply to `text` received on our number `to` (`optout_type`: Twilio's field); never raises."""
+def decide(
+    book: KeywordBook, text: str, to: str, optout_type: str | None = None, *, at: datetime | None = None,
+    language: str | None = None,
+) -> Decision:
+    """Decide the reply to `text` received on our number `to` at the moment `at` (aware; naive is London time)
+    (`optout_type`: Twilio's field; `language`: the texter's remembered pick, None for the set's language);
+    never raises."""
     try:
-        return _decide(book, text, to, optout_type)
+        return _decide(book, text, to, optout_type, language, at)
     except Exception:
         # A texter who may be in danger must still get an answer (or reach the control room).
         log.exception("keyword engine failed; answering with the default reply")
@@ -124,14 +144,43 @@ def _fallback(book: KeywordBook, to: str) -> Decision:
     except Exception:
         log.exception("relay line check failed")
     kset = book.sets[book.default_set]
-    return Decision("default", kset.pick(kset.default), language=kset.language)
+    return Decision("default", kset.with_languages(kset.pick(kset.default), kset.language), language=kset.language)
 
 
-def _decide(book: KeywordBook, text: str, to: str, optout_type: str | None) -> Decision:
+def _language_word(kset: KeywordSet, words: str) -> tuple[str, str, str] | None:
+    """(language, the word, the words after it) when the first word picks one of the set's languages."""
+    if not kset.offers_languages:
+        return None
+    head, _, rest = words.partition(" ")
+    code = kset.language_words.get(head)
+    return (code, head, rest) if code is not None else None
+
+
+def _opening(keyword: Keyword, language: str, at: datetime | None) -> tuple[str, bool | None, datetime | None]:
+    """The keyword's reply in `language` at `at`, whether its service is open then, and when it opens next."""
+    if keyword.hours is None or keyword.closed_replies is None or at is None:
+        return keyword.replies[language], None, None
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=hours.LONDON)
+    try:
+        if keyword.hours.is_open(at):
+            return keyword.replies[language], True, None
+        opens = keyword.hours.next_opening(at)
+        closed = keyword.closed_replies.get(language) or next(iter(keyword.closed_replies.values()))
+        return hours.fill(closed, opens, at, language), False, opens
+    except Exception:
+        # The service's own reply, as before opening hours, is better than the default reply.
+        log.exception("opening hours of %s failed; answering with its reply", keyword.name)
+        return keyword.replies[language], None, None
+
+
+def _decide(book: KeywordBook, text: str, to: str, optout_type: str | None, remembered: str | None,
+            at: datetime | None) -> Decision:
     if not isinstance(text, str):
         text = "" if text is None else str(text)
     number = book.number_config(to)
     kset = book.sets[number.set]
+    remembered = kset.offered(remembered) if isinstance(remembered, str) else None
 
     told = _OPTOUT_TYPE_KIND.get((optout_type or "").strip().upper())
     kind = told or carrier_word(text)
@@ -142,8 +191,11 @@ def _decide(book: KeywordBook, text: str, to: str, optout_type: str | None) -> D
     if kind is not None:
         gateway = number.confirmations == "gateway"
         texts = {"help": kset.help, "optout": kset.optout_reply, "optin": kset.optin_reply}[kind]
-        reply = kset.pick(texts) if texts and (gateway or kind == "help") else None
-        return Decision(kind, reply, keyword=word, language=kset.language, relay=number.relay,
+        language = kset.resolve(texts, remembered) if texts else kset.language
+        reply = texts[language] if texts and (gateway or kind == "help") else None
+        if kind == "help" and reply is not None:
+            reply = kset.with_languages(reply, language)
+        return Decision(kind, reply, keyword=word, language=language, relay=number.relay,
                         opt_change=None if kind == "help" else kind, despite_optout=gateway)
 
     if number.relay:
@@ -151,20 +203,32 @@ def _decide(book: KeywordBook, text: str, to: str, optout_type: str | None) -> D
 
     words = normalise(text)
     phrase = book.find_danger(words)
-    found = _keyword(kset, words)
+    picked = _language_word(kset, words)
+    chosen = picked[0] if picked else None
+    found = _keyword(kset, picked[2] if picked else words)
     if found is not None:
         entry, how = found
         keyword = kset.keywords[entry.keyword]
-        language = kset.resolve(keyword.replies, entry.language)
-        reply = keyword.replies[language]
+        if chosen is None and entry.listed and how != "typo":
+            chosen = kset.offered(entry.language)
+        language = kset.resolve(keyword.replies, chosen or (entry.language if entry.listed else remembered))
+        reply, is_open, opens = _opening(keyword, language, at)
         if phrase is not None:
             reply = book.danger_preamble(language, kset.language) + "\n\n" + reply
         return Decision("keyword", reply, keyword=keyword.name, language=language, match=how,
-                        danger=phrase is not None, danger_phrase=phrase.text if phrase else None)
+                        danger=phrase is not None, danger_phrase=phrase.text if phrase else None,
+                        language_chosen=chosen, open=is_open, opens=opens)
+    wanted = chosen or remembered
     if phrase is not None:
-        language = kset.resolve(book.danger_reply, phrase.language)
+        language = kset.resolve(book.danger_reply, wanted or phrase.language)
         reply = book.danger_preamble(language, kset.language)
         if kset.danger_footer:
-            reply += "\n\n" + kset.pick(kset.danger_footer, language)
-        return Decision("default", reply, language=language, danger=True, danger_phrase=phrase.text)
-    return Decision("default", kset.pick(kset.default), language=kset.language)
+            reply += "\n\n" + kset.pick(kset.danger_footer, wanted or language)
+        return Decision("default", reply, language=language, danger=True, danger_phrase=phrase.text,
+                        language_chosen=chosen)
+    if picked is not None:
+        language = kset.resolve(kset.help, chosen)
+        return Decision("help", kset.with_languages(kset.help[language], language), keyword=picked[1].upper(),
+                        language=language, language_chosen=chosen)
+    language = kset.resolve(kset.default, remembered)
+    return Decision("default", kset.with_languages(kset.default[language], language), language=language)

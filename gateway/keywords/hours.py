@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -140,3 +140,61 @@ def fill(text: str, opens: datetime | None, at: datetime, language: str) -> str:
     """A closed reply with `{opens}` said from `at` ("when it reopens" if it has no opening in sight)."""
     said = describe(opens, at, language) if opens else ("when it reopens" if language == "en" else "-")
     return text.replace(PLACEHOLDER, said)
+
+
+MAX_MOMENT = 40  # characters of an ISO moment worth reading
+
+
+def moment(value: str) -> datetime:
+    """An ISO moment ("2026-11-28T03:00"); without a UTC offset it is London wall-clock time.
+
+    ValueError, in words for staff, for anything else and for a London time the spring clock change skips
+    (01:00-01:59 on the last Sunday of March); the hour repeated in October is read as the first (BST)."""
+    text = value.strip() if isinstance(value, str) else ""
+    try:
+        if not text or len(text) > MAX_MOMENT:
+            raise ValueError
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{str(value)[:MAX_MOMENT]!r} is not a date and time like 2026-11-28T03:00") from None
+    if parsed.tzinfo is not None:
+        return parsed
+    local = parsed.replace(tzinfo=LONDON)
+    if local.astimezone(UTC).astimezone(LONDON).replace(tzinfo=None) != parsed:
+        raise ValueError(f"{text} does not exist in London: the clocks go forward an hour then")
+    return local
+
+
+def week_of(days: dict[str, str]) -> tuple[tuple[Span, ...], ...]:
+    """Spans per weekday, Monday first, from {"monday": "09:30-16:00", ...}; a day not given is closed.
+
+    HoursError names the day that is wrong, or says the service would never open."""
+    for name in days:
+        if name not in DAYS:
+            raise HoursError(f"{name!r} is not a day of the week ({', '.join(DAYS)})")
+    week = []
+    for name in DAYS:
+        try:
+            week.append(parse_day(days[name]) if name in days else ())
+        except HoursError as exc:
+            raise HoursError(f"{name}: {exc}") from None
+    if not any(week):
+        raise HoursError("open on no day of the week: give the hours of at least one day")
+    return tuple(week)
+
+
+def state(is_open: bool, opens: datetime | None, at: datetime) -> str:
+    """Open or closed at `at`, in words for staff: "open", "closed, opens today at 9:30am"."""
+    if is_open:
+        return "open"
+    return f"closed, opens {describe(opens, at, 'en') if opens else f'not within {LOOKAHEAD_DAYS} days'}"
+
+
+def summary(opening: Hours) -> str:
+    """The hours in one line for staff: "Mon 09:30-16:00 · Wed 13:00-16:00 · bank holidays closed"."""
+    days = []
+    for name, spans in zip(DAYS, opening.week, strict=True):
+        if spans:
+            ranges = ", ".join(f"{a // 60:02d}:{a % 60:02d}-{b // 60:02d}:{b % 60:02d}" for a, b in spans)
+            days.append(f"{name[:3].capitalize()} {ranges}")
+    return " · ".join([*days, f"bank holidays {'open' if opening.bank_holidays_open else 'closed'}"])

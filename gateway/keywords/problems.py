@@ -11,6 +11,8 @@ from typing import Any, NamedTuple
 
 
 def _owner(keyword: str, match: str) -> str:
+    if match == "language":
+        return f"the language {keyword}"
     return f"keyword {keyword}" if match == "exact" else f"an alias of {keyword}"
 
 
@@ -54,12 +56,14 @@ REFUSALS: dict[str, Callable[..., str]] = {
     "not_a_language": lambda value: f"{value!r} is not a language code (like en or cy)",
     "no_fallback_text": lambda language: f"no {language!r} text (the set's language, the fallback)",
     "no_language_text": lambda language: f"no {language!r} text (a set answers in {language!r})",
+    "no_set_language": lambda language:
+        f"no entry for {language!r}, the set's language: texters who picked another need it to pick it back",
     "unknown_set": lambda name, have: f"set {name!r} is not defined under sets (have: {', '.join(have) or 'none'})",
     # keywords, aliases and danger phrases
     "not_one_word": lambda word: f"{word!r} must be a single word of letters and digits",
     "reserved_word": lambda word: f"{word!r} is reserved for opt-out, opt-in and help texts "
                                   "(STOP, START, HELP and the like)",
-    "word_taken": lambda word, keyword, match, line, claimant:
+    "word_taken": lambda word, keyword, match, line, claimant, claimant_match="exact":
         f"{word!r} is already used by {_owner(keyword, match)} (line {line})",
     "word_too_long": lambda word, limit:
         f"{word!r} is longer than {limit} letters: no text is matched to a word that long",
@@ -75,8 +79,20 @@ REFUSALS: dict[str, Callable[..., str]] = {
     "too_many_segments": lambda segments, limit: f"{segments} SMS parts (max {limit})",
     "too_long_with_danger": lambda segments, limit:
         f"with the danger preamble this reply is {segments} SMS parts (max {limit})",
+    "too_long_with_languages": lambda segments, limit:
+        f"with the other languages listed under it this reply is {segments} SMS parts (max {limit})",
     "bad_phone_number": lambda number: f"phone number {number!r} is not a valid UK number",
     "needs_999": lambda: "must tell people in danger to call 999",
+    # opening hours (gateway.keywords.hours)
+    "bad_hours": lambda detail: detail,
+    "never_open": lambda: "open on no day of the week: give the hours of at least one day, or remove hours",
+    "closed_without_hours": lambda: "a closed_reply needs hours: the opening hours outside which it is sent",
+    "needs_opens": lambda: "must say when the service opens next: put {opens} where the time goes, "
+                           "as in 'It opens {opens}.'",
+    "opens_only_when_closed": lambda: "{opens} only works in a closed_reply: here it would be sent as it is",
+    "unknown_placeholder": lambda placeholder: f"{placeholder} is not known: the only placeholder is {{opens}}",
+    "closed_languages": lambda language, has: f"reply and closed_reply must be in the same languages: "
+                                              f"only the {has} has {language!r}",
 }
 
 WARNINGS: dict[str, Callable[..., str]] = {
@@ -90,6 +106,10 @@ WARNINGS: dict[str, Callable[..., str]] = {
     "alias_without_reply": lambda language, fallback:
         f"aliases in {language!r} but no {language!r} reply: they get the {fallback!r} reply",
     "repeated_phrase": lambda phrase, line: f"{phrase!r} repeats the phrase on line {line}",
+    "many_segments_with_languages": lambda segments, keep:
+        f"with the other languages listed under it this reply is {segments} SMS parts (keep replies to {keep} "
+        "or fewer)",
+    "offer_without_word": lambda words: f"does not name a word that picks the language ({', '.join(words)})",
 }
 
 

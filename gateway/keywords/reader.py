@@ -21,10 +21,25 @@ Schema (keywords.yaml carries the same description, with comments, for the staff
     sets:                             # required: at least one
       main:
         language: en                  # optional, default en: the language every text falls back to
+        languages:                    # optional: languages a texter can pick, each in its own words; when
+          en: {name: English}         #   present it lists the set's language too, and every other one
+          pl:                         #   needs help and default texts in it
+            name: Polski              # required: the language's own name (one word: texting it picks it)
+            words: [POLSKI, POLISH]   # optional: more words that pick it
+            offer: "Polski: wyslij POLSKI"   # optional, default "<name>: <first word>": the line listing it
         keywords:
           DVS:
             reply: TEXT
-            aliases: [VICTIM, SUPPORT]   # optional; or {en: [VICTIM], cy: [CEFNOGAETH]}
+            aliases: [VICTIM, SUPPORT]   # optional; or {en: [VICTIM], cy: [CEFNOGAETH]} (these pick the language)
+          STALKING:
+            reply: TEXT               # sent while the service is open
+            hours:                    # optional: opening hours, London time; with closed_reply, never alone
+              monday: 09:30-16:00     # monday .. sunday: "09:00-12:30, 13:30-17:00", a list of ranges,
+              wednesday: 13:00-16:00  #   "all day" or "closed"; a day not given is closed
+              bank_holidays: closed   # optional: closed (default) or open, England and Wales bank holidays
+            closed_reply: TEXT        # sent while it is closed, in the same languages as reply; must say
+                                      #   {opens} (filled with "today at 9:30am", "on Monday 30 November at
+                                      #   9:30am") and mention 999
         default: TEXT                 # required: reply to texts matching nothing; must mention 999
         help: TEXT                    # required: reply to HELP / INFO; must mention 999
         optout_reply: TEXT            # optional: confirmation after STOP (sent where the gateway confirms)
@@ -33,8 +48,15 @@ Schema (keywords.yaml carries the same description, with comments, for the staff
 
 TEXT is a string or a mapping of language code to string ({en: "...", cy: "..."}); a mapping must include
 the set's language. Replies are trimmed and checked by gateway.keywords.rules: over 3 SMS parts warns, over 10
-is refused, including the danger preamble + blank line + each keyword reply; phone numbers in replies must be
-valid UK numbers.
+is refused, including the danger preamble + blank line + each keyword reply, and the help and default replies
+with the other languages' offers under them; phone numbers in replies must be valid UK numbers. A closed_reply
+is counted with {opens} as long as it can be (hours.LONGEST_OPENS); {opens} in any other reply, or another
+{placeholder} in a closed_reply, is refused.
+
+A texter picks a language by texting one of its words (alone, or before a keyword), or a keyword alias listed
+under it; the gateway remembers the choice for their number (gateway.texts.languages) and the engine answers in
+it wherever a text has that language, else in the set's language. Language words share the set's words with
+keywords and aliases: a word used twice is refused.
 
 Caps, far above any real file (the shipped one has 5 keywords), so that a file staff get wrong is refused with
 one line instead of stalling the web requests that re-read a published version: at most 1 MB (MAX_FILE_BYTES),
@@ -47,14 +69,14 @@ matched).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from os import PathLike
 from types import MappingProxyType
 from typing import Any
 
 import yaml
 from yaml.error import Mark
-from yaml.events import MappingStartEvent, SequenceStartEvent
+from yaml.events import AliasEvent, MappingEndEvent, MappingStartEvent, SequenceEndEvent, SequenceStartEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from gateway.keywords import rules
@@ -66,12 +88,14 @@ from gateway.keywords.book import (
     Keyword,
     KeywordBook,
     KeywordSet,
+    Language,
     NumberConfig,
     Texts,
     WordEntry,
     canonical_number,
 )
-from gateway.keywords.nodes import NodeReader, line_of
+from gateway.keywords.hours import DAYS, Hours, HoursError, Span, parse_day
+from gateway.keywords.nodes import Fields, NodeReader, line_of
 from gateway.keywords.problems import KeywordFileError, Problem
 from gateway.keywords.text import MAX_WORD, RESERVED_WORDS, fold, normalise
 
@@ -82,9 +106,11 @@ MAX_NUMBERS = 50
 MAX_PHRASES = 500
 MAX_KEYWORDS = 5_000  # in one set
 MAX_WORDS = 20_000  # keywords and aliases in one set
+MAX_LANGUAGES = 20  # offered in one set
 
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 _ONE_WORD = re.compile(r"^[^\W_]+$")
+BANK_HOLIDAYS = ("closed", "open")
 _INT, _FLOAT, _BOOL = "tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:bool"
 
 
@@ -104,7 +130,7 @@ def _read_set(reader: NodeReader, name: str, key: Node, node: Node) -> tuple[Key
     entry = f"sets.{name}"
     fields = reader.mapping(
         node, entry, required=("keywords", "default", "help"),
-        optional=("language", "optout_reply", "optin_reply", "danger_footer"), key=key,
+        optional=("language", "languages", "optout_reply", "optin_reply", "danger_footer"), key=key,
     )
     if fields is None:
         return None
@@ -119,13 +145,14 @@ def _read_set(reader: NodeReader, name: str, key: Node, node: Node) -> tuple[Key
             for lang, text in texts[part].items():
                 reader.report(nodes[part][lang], _at(entry, part, lang, language),
                               rules.reply(text, needs_999=part in ("default", "help")))
+    language_words: dict[str, str] = {}
 
     keywords: dict[str, Keyword] = {}
     lookup: dict[str, WordEntry] = {}
     owners: dict[str, tuple[str, str, int | None]] = {}  # folded word -> (keyword, match, line)
     followers: _Followers = []
 
-    def claim(word: str, node: Node, where: str, keyword: str, lang: str, match: str) -> None:
+    def claim(word: str, node: Node, where: str, keyword: str, lang: str, match: str, listed: bool = False) -> None:
         folded = fold(word)
         if not _ONE_WORD.match(folded):
             reader.refuse(node, where, "not_one_word", word=word)
@@ -136,10 +163,13 @@ def _read_set(reader: NodeReader, name: str, key: Node, node: Node) -> tuple[Key
         elif folded in owners:
             owner, how, line = owners[folded]
             reader.refuse(node, where, "word_taken", word=word, keyword=owner, match=how, line=line,
-                          claimant=keyword)
+                          claimant=keyword, claimant_match=match)
         else:
             owners[folded] = (keyword, match, line_of(node))
-            lookup[folded] = WordEntry(folded, keyword, lang, match, frozenset(folded))
+            if match == "language":
+                language_words[folded] = lang
+            else:
+                lookup[folded] = WordEntry(folded, keyword, lang, match, frozenset(folded), listed)
 
     keyword_fields = None
     if "keywords" in fields:
@@ -147,7 +177,8 @@ def _read_set(reader: NodeReader, name: str, key: Node, node: Node) -> tuple[Key
     for kname, (key, value) in (keyword_fields or {}).items():
         where = f"{entry}.keywords.{kname}"
         claim(kname, key, where, kname, language, "exact")
-        kfields = reader.mapping(value, where, required=("reply",), optional=("aliases",), key=key)
+        kfields = reader.mapping(value, where, required=("reply",), optional=("aliases", "hours", "closed_reply"),
+                                 key=key)
         if kfields is None:
             continue
         replies, rnodes = ({}, {})
@@ -156,12 +187,14 @@ def _read_set(reader: NodeReader, name: str, key: Node, node: Node) -> tuple[Key
             for lang, text in replies.items():
                 reader.report(rnodes[lang], _at(where, "reply", lang, language), rules.reply(text))
                 followers.append((_at(where, "reply", lang, language), rnodes[lang], lang, text))
+        opening, closed = _read_hours(reader, kfields, where, kname, language, replies, followers)
         aliases: dict[str, list[str]] = {}
         if "aliases" in kfields:
+            by_language = isinstance(kfields["aliases"][1], MappingNode)
             listed = reader.words_by_language(kfields["aliases"][1], f"{where}.aliases", language)
             for word, lang, wnode, at in listed:
                 if lang is not None:
-                    claim(word, wnode, at, kname, lang, "alias")
+                    claim(word, wnode, at, kname, lang, "alias", by_language)
                     aliases.setdefault(lang, []).append(word)
             for lang in aliases:
                 if replies and lang not in replies:
@@ -169,7 +202,21 @@ def _read_set(reader: NodeReader, name: str, key: Node, node: Node) -> tuple[Key
                                 language=lang, fallback=language)
         if replies:
             keywords[kname] = Keyword(kname, MappingProxyType(replies),
-                                      MappingProxyType({k: tuple(v) for k, v in aliases.items()}))
+                                      MappingProxyType({k: tuple(v) for k, v in aliases.items()}),
+                                      hours=opening, closed_replies=_freeze(closed) if opening else None)
+
+    offered: dict[str, Language] = {}
+    if "languages" in fields:
+        offered = _read_languages(reader, entry, fields["languages"], language, claim)
+    for part in ("default", "help"):
+        if part not in fields or len(offered) < 2:
+            continue
+        for lang in offered:
+            if lang not in texts[part]:
+                reader.refuse(fields[part][1], f"{entry}.{part}", "no_language_text", language=lang)
+        for lang, text in texts[part].items():
+            line = "\n".join(o.offer for code, o in offered.items() if code != lang)
+            reader.report(nodes[part][lang], _at(entry, part, lang, language), rules.with_languages(line, text))
 
     if "default" in fields:
         default_text = texts["default"].get(language, "")
@@ -194,11 +241,131 @@ def _read_set(reader: NodeReader, name: str, key: Node, node: Node) -> tuple[Key
         danger_footer=_freeze(texts.get("danger_footer")),
         lookup=MappingProxyType(lookup),
         typo_targets=MappingProxyType({n: tuple(v) for n, v in targets.items()}),
+        languages=MappingProxyType(offered),
+        language_words=MappingProxyType(language_words),
     )
     for lang, text in texts.get("danger_footer", {}).items():
         place = _at(entry, "danger_footer", lang, language)
         followers.append((place, nodes["danger_footer"][lang], lang, text))
     return kset, followers
+
+
+def _read_languages(
+    reader: NodeReader, entry: str, field: tuple[Node, Node], set_language: str, claim: Callable[..., None],
+) -> dict[str, Language]:
+    """A set's `languages`: each language's name, words (claimed like keywords) and offer line."""
+    where = f"{entry}.languages"
+    key, node = field
+    listed = reader.mapping(node, where, any_keys=True, key=key)
+    if listed is None:
+        return {}
+    if len(listed) > MAX_LANGUAGES:
+        reader.refuse(key, where, "too_many", what="languages", count=len(listed), limit=MAX_LANGUAGES)
+        return {}
+    offered: dict[str, Language] = {}
+    for name, (lkey, value) in listed.items():
+        code = reader.language(lkey, f"{where}.{name}")
+        at = f"{where}.{name}"
+        lfields = reader.mapping(value, at, required=("name",), optional=("words", "offer"), key=lkey)
+        if code is None or lfields is None or "name" not in lfields:
+            continue
+        own_name = reader.text(lfields["name"][1], f"{at}.name")
+        if own_name is None:
+            continue
+        words: list[tuple[str, Node, str]] = []
+        if _ONE_WORD.match(fold(own_name)):
+            words.append((own_name, lfields["name"][1], f"{at}.name"))
+        if "words" in lfields:
+            words += reader.word_list(lfields["words"][1], f"{at}.words")
+        seen: set[str] = set()
+        kept: list[str] = []
+        for word, wnode, wat in words:
+            if fold(word) in seen:  # the name written again under words
+                continue
+            seen.add(fold(word))
+            claim(word, wnode, wat, code, code, "language")
+            kept.append(word)
+        if not kept:
+            reader.refuse(lfields["name"][1], at, "needs_one", what="one-word name or word under words")
+            continue
+        offer = f"{own_name}: {kept[0].upper()}"
+        if "offer" in lfields:
+            offer = reader.text(lfields["offer"][1], f"{at}.offer") or offer
+            if not any(fold(word) in normalise(offer).split() for word in kept):
+                reader.warn(lfields["offer"][1], f"{at}.offer", "offer_without_word", words=tuple(kept))
+        offered[code] = Language(code, own_name, tuple(kept), offer)
+    if offered and set_language not in offered:
+        reader.refuse(key, where, "no_set_language", language=set_language)
+    return offered
+
+
+def _read_hours(
+    reader: NodeReader, kfields: Fields, where: str, kname: str, language: str, replies: Mapping[str, str],
+    followers: _Followers,
+) -> tuple[Hours | None, dict[str, str]]:
+    """A keyword's `hours` and `closed_reply`, each refused without the other."""
+    opening: Hours | None = None
+    closed: dict[str, str] = {}
+    if "hours" in kfields:
+        opening = _read_week(reader, kfields["hours"][1], f"{where}.hours", kname)
+        if "closed_reply" not in kfields:
+            reader.refuse(kfields["hours"][0], f"{where}.closed_reply", "missing_field", field="closed_reply",
+                          what="the reply sent while the service is closed")
+    if "closed_reply" not in kfields:
+        return opening, closed
+    key, node = kfields["closed_reply"]
+    if "hours" not in kfields:
+        reader.refuse(key, f"{where}.closed_reply", "closed_without_hours")
+    closed, nodes = reader.texts(node, f"{where}.closed_reply", language)
+    for lang, text in closed.items():
+        place = _at(where, "closed_reply", lang, language)
+        reader.report(nodes[lang], place, rules.closed_reply(text))
+        followers.append((place, nodes[lang], lang, rules.with_longest_opens(text)))
+    if replies and closed:
+        for lang in sorted(set(replies) ^ set(closed)):
+            reader.refuse(node, f"{where}.closed_reply", "closed_languages", language=lang,
+                          has="reply" if lang in replies else "closed_reply")
+    return opening, closed
+
+
+def _read_week(reader: NodeReader, node: Node, entry: str, name: str) -> Hours | None:
+    """hours: {monday: "09:30-16:00", ..., bank_holidays: closed}; a day not given is closed."""
+    fields = reader.mapping(node, entry, optional=(*DAYS, "bank_holidays"))
+    if fields is None:
+        return None
+    week: list[tuple[Span, ...]] = []
+    readable = True
+    for day in DAYS:
+        if day not in fields:
+            week.append(())
+            continue
+        value = fields[day][1]
+        if isinstance(value, SequenceNode):
+            ranges = [reader.text(item, f"{entry}.{day}[{i}]") for i, item in enumerate(value.value)]
+            if not ranges:
+                reader.refuse(value, f"{entry}.{day}", "needs_one", what="time range (or write closed)")
+            text = None if None in ranges or not ranges else ", ".join(r for r in ranges if r)
+        else:
+            text = reader.text(value, f"{entry}.{day}")
+        try:
+            week.append(parse_day(text) if text is not None else ())
+        except HoursError as exc:
+            reader.refuse(value, f"{entry}.{day}", "bad_hours", detail=str(exc))
+            text = None
+        readable = readable and text is not None
+    bank_holidays_open = False
+    if "bank_holidays" in fields:
+        value = fields["bank_holidays"][1]
+        choice = reader.text(value, f"{entry}.bank_holidays")
+        if choice is not None and choice not in BANK_HOLIDAYS:
+            reader.refuse(value, f"{entry}.bank_holidays", "not_a_choice", value=choice, choices=BANK_HOLIDAYS)
+        bank_holidays_open = choice == "open"
+    if not readable:
+        return None
+    if not any(week):
+        reader.refuse(node, entry, "never_open")
+        return None
+    return Hours(tuple(week), bank_holidays_open=bank_holidays_open, name=name)
 
 
 def _read_danger(
@@ -375,6 +542,30 @@ class _Loader(yaml.SafeLoader):
                 self._depth -= 1
 
 
+def _compose(text: str) -> Node | None:
+    """The file's node tree, anchors, aliases and deep nesting refused, with libyaml when PyYAML has it."""
+    loader = getattr(yaml, "CSafeLoader", None)
+    if loader is None:
+        return yaml.compose(text, Loader=_Loader)
+    try:
+        # libyaml composes recursively too, so the nesting and aliases are checked on its event stream (flat)
+        # first. The pure-Python composer takes four times as long on a 2,000-keyword file (bench/keywords.py).
+        depth = 0
+        for event in yaml.parse(text, Loader=loader):
+            if getattr(event, "anchor", None) is not None or isinstance(event, AliasEvent):
+                raise _Refused("yaml_alias", event.start_mark)
+            if isinstance(event, (MappingStartEvent, SequenceStartEvent)):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise _Refused("too_deep", event.start_mark, limit=MAX_DEPTH)
+            elif isinstance(event, (MappingEndEvent, SequenceEndEvent)):
+                depth -= 1
+        return yaml.compose(text, Loader=loader)
+    except yaml.YAMLError:
+        # A broken file: PyYAML's own parser gives the wording (and the marks) staff see for every other error.
+        return yaml.compose(text, Loader=_Loader)
+
+
 def _fields(node: Node | None) -> dict[str, tuple[Node, Node]]:
     """A mapping node's (key, value) by name, for a first look before the full walk; {} for anything else."""
     if not isinstance(node, MappingNode):
@@ -424,7 +615,7 @@ def parse_book(text: str, source: str = "keywords.yaml") -> KeywordBook:
     if len(text.encode("utf-8", "surrogatepass")) > MAX_FILE_BYTES:
         raise KeywordFileError([Problem(source, None, "", "too_large", {"limit": MAX_FILE_BYTES})])
     try:
-        root = yaml.compose(text, Loader=_Loader)
+        root = _compose(text)
     except yaml.YAMLError as exc:
         raise KeywordFileError([_syntax_problem(exc, source, text)]) from None
     except _Refused as refused:

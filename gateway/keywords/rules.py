@@ -12,6 +12,7 @@ from functools import lru_cache
 from gateway import phone
 from gateway.keywords import sms
 from gateway.keywords.book import WordEntry
+from gateway.keywords.hours import LONGEST_OPENS, PLACEHOLDER
 from gateway.keywords.problems import Finding
 from gateway.keywords.text import MIN_TYPO_LENGTH, fold, normalise, typo_distance
 
@@ -22,6 +23,7 @@ SERVICE_NUMBERS = frozenset({"999", "112", "101", "111"})
 # Digit groups separated by single spaces or hyphens, not glued to letters ("999bsl.co.uk" is no number).
 _DIGIT_RUN = re.compile(r"(?<![\w.@/+])\+?\(?\d[\d()]*(?:[ -]\(?\d[\d()]*)*(?![\w@])")
 _999 = re.compile(r"\b999\b")  # not 999bsl.co.uk
+_PLACEHOLDER = re.compile(r"\{[^{}\s]{1,30}\}")
 
 
 @lru_cache(maxsize=4096)  # replies repeat a few numbers (999, 101, the helplines) many times over
@@ -69,7 +71,24 @@ def reply(text: str, *, needs_999: bool = False) -> list[Finding]:
     found += [Finding("bad_phone_number", {"number": number}) for number in bad_phone_numbers(text)]
     if needs_999 and not _999.search(text):
         found.append(Finding("needs_999", {}))
+    if PLACEHOLDER in text:
+        found.append(Finding("opens_only_when_closed", {}))
     return found
+
+
+def closed_reply(text: str) -> list[Finding]:
+    """A keyword's closed reply: {opens} and no other placeholder, the 999 line, and the reply checks counted
+    with the longest {opens} can be."""
+    found = [Finding("unknown_placeholder", {"placeholder": p}) for p in dict.fromkeys(_PLACEHOLDER.findall(text))
+             if p != PLACEHOLDER]
+    if PLACEHOLDER not in text:
+        found.append(Finding("needs_opens", {}))
+    return found + reply(with_longest_opens(text), needs_999=True)
+
+
+def with_longest_opens(text: str) -> str:
+    """A closed reply as long as it can be sent: {opens} filled with the longest it says."""
+    return text.replace(PLACEHOLDER, LONGEST_OPENS)
 
 
 def with_danger_preamble(preamble: str, text: str) -> list[Finding]:
@@ -78,6 +97,23 @@ def with_danger_preamble(preamble: str, text: str) -> list[Finding]:
     if segments > MAX_SEGMENTS and sms.analyse(text).segments <= MAX_SEGMENTS:
         return [Finding("too_long_with_danger", {"segments": segments, "limit": MAX_SEGMENTS})]
     return []
+
+
+def with_languages(line: str, text: str) -> list[Finding]:
+    """A help or default reply grown too long, or into UCS-2, once the other languages are listed under it."""
+    if not line:
+        return []
+    alone, full = sms.analyse(text), sms.analyse(text + "\n" + line)
+    found: list[Finding] = []
+    if full.segments > MAX_SEGMENTS and alone.segments <= MAX_SEGMENTS:
+        found.append(Finding("too_long_with_languages", {"segments": full.segments, "limit": MAX_SEGMENTS}))
+    elif full.segments > WARN_SEGMENTS and alone.segments <= WARN_SEGMENTS:
+        found.append(Finding("many_segments_with_languages", {"segments": full.segments, "keep": WARN_SEGMENTS}))
+    added = tuple(ch for ch in full.non_gsm if ch not in alone.non_gsm)
+    if added:
+        fixes = {ch: sms.REPLACEMENTS[ch] for ch in added if ch in sms.REPLACEMENTS}
+        found.append(Finding("ucs2", {"chars": added, "fixes": fixes}))
+    return found
 
 
 def default_mentions(default: str, keywords: Iterable[str]) -> list[Finding]:

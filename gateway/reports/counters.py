@@ -5,6 +5,7 @@ and a year of them is 365 hash reads. Fields:
 
     in:<decision>         inbound texts by decision: keyword:<NAME>, default, help, optout, optin, relay, danger
     optout, optin         opt-outs and opt-ins recorded (texted, or Twilio's 21610 on a send)
+    lang:<code>           texts that picked a language (gateway.texts.languages)
     cases:opened          relay cases opened
     cases:realerted       cases that needed a reminder; cases:tier2, those that reached the second tier
     ack:count, ack:le:<s> cases acknowledged, and how many within <s> seconds (the buckets of ACK_BUCKETS)

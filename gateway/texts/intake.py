@@ -3,9 +3,10 @@
 Two Redis round trips for a keyword, default, help, opt-out or opt-in text: one pipeline reads whether the
 MessageSid is new (`SET NX`: Twilio may post a text twice, the texter gets one answer) and the texter's
 opt-out state; one more pipeline then stores the jobs (RQ's `Queue.enqueue_many` on that pipeline), the
-opt-out change and the message-log entry. Relay texts open or thread a case (`gateway.relay.line`).
-If anything fails after the MessageSid was marked, the mark is taken back and the error escapes: the
-webhook then answers inline, and a retry from Twilio is handled afresh.
+opt-out change, the language the text picked (`gateway.texts.languages`) and the message-log entry. (Where
+the set offers languages, the webhook first reads the texter's pick: one more round trip.) Relay texts open or
+thread a case (`gateway.relay.line`). If anything fails after the MessageSid was marked, the mark is taken back
+and the error escapes: the webhook then answers inline, and a retry from Twilio is handled afresh.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from gateway.redisdb import PREFIX
 from gateway.relay import cases, commands, line
 from gateway.reports import counters
 from gateway.settings import Settings
-from gateway.texts import msglog, optouts
+from gateway.texts import languages, msglog, optouts
 from gateway.texts.inbound import Inbound, Outcome, plan
 
 log = logging.getLogger("signpost.intake")
@@ -85,7 +86,11 @@ def _store(ctx: Context, msg: Inbound, decision: Decision, opted_out: bool) -> O
         for send in done.sends:
             sending.enqueue_send(ctx.queues[send.queue], send.to, msg.ours, send.body, send.ref, pipeline=p)
         _opt_change(p, msg, decision)
-        counters.count(p, counters.inbound_fields(decision.kind, decision.keyword, decision.danger))
+        fields = counters.inbound_fields(decision.kind, decision.keyword, decision.danger)
+        if decision.language_chosen and msg.texter:
+            languages.remember(p, ctx.settings, msg.texter, decision.language_chosen)
+            fields.append(f"lang:{decision.language_chosen}")
+        counters.count(p, fields)
         msglog.add(p, ctx.settings, msg.message_sid, msglog.inbound_fields(
             ctx.settings, msg.message_sid, msg.sender.shown, msg.ours, len(msg.body), decision.kind,
             decision.keyword, done.action))

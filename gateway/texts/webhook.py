@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from datetime import UTC, datetime
 
 import redis
 from flask import Blueprint, Response, request
@@ -12,9 +13,10 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from gateway import phone
 from gateway.keywords import engine
+from gateway.keywords.book import KeywordBook
 from gateway.ops import logs, metrics
-from gateway.runtime import signpost
-from gateway.texts import inbound, intake, msglog
+from gateway.runtime import Signpost, signpost
+from gateway.texts import inbound, intake, languages, msglog
 from gateway.texts.signature import twilio_signed
 
 bp = Blueprint("webhook", __name__)
@@ -94,7 +96,16 @@ def receive_sms() -> Response:
         log.error("no keywords loaded (keywords file refused and nothing published); fallback reply %s",
                   inbound.describe(msg))
         return twiml([(None, NO_KEYWORDS_REPLY)] if msg.texter else [])
-    decision = engine.decide(book, msg.body, msg.ours, msg.optout_type)
+    now = datetime.now(UTC)
+    try:
+        remembered = _remembered_language(sp, book, msg)
+    except redis.RedisError as exc:
+        decision = engine.decide(book, msg.body, msg.ours, msg.optout_type, at=now)
+        log.error("redis unavailable (%s); answering inline %s decision=%s",
+                  type(exc).__name__, inbound.describe(msg), decision.kind)
+        metrics.observe_inbound(book, msg.ours, decision, time.perf_counter() - started)
+        return twiml(inbound.inline_messages(sp.settings, book, msg, decision))
+    decision = engine.decide(book, msg.body, msg.ours, msg.optout_type, at=now, language=remembered)
     ctx = intake.Context(sp.redis, sp.queues, sp.settings, book)
     try:
         outcome = intake.take(ctx, msg, decision)
@@ -109,12 +120,20 @@ def receive_sms() -> Response:
         metrics.observe_inbound(book, msg.ours, decision, time.perf_counter() - started)
         return twiml(inbound.inline_messages(sp.settings, book, msg, decision))
     log.info(
-        "inbound %s decision=%s keyword=%s match=%s danger=%s action=%s queue=%s ms=%.1f",
-        inbound.describe(msg), decision.kind, decision.keyword, decision.match, decision.danger,
-        outcome.action, outcome.queue, (time.perf_counter() - started) * 1000,
+        "inbound %s decision=%s keyword=%s match=%s danger=%s language=%s chosen=%s action=%s queue=%s ms=%.1f",
+        inbound.describe(msg), decision.kind, decision.keyword, decision.match, decision.danger, decision.language,
+        decision.language_chosen, outcome.action, outcome.queue, (time.perf_counter() - started) * 1000,
     )
     metrics.observe_inbound(book, msg.ours, decision, time.perf_counter() - started)
     return twiml()
+
+
+def _remembered_language(sp: Signpost, book: KeywordBook, msg: inbound.Inbound) -> str | None:
+    """The language the texter picked, read only where their set offers a choice (else no round trip)."""
+    config = book.number_config(msg.ours)
+    if msg.texter is None or config.relay or not book.sets[config.set].offers_languages:
+        return None
+    return languages.recall(sp.redis, sp.settings, msg.texter)
 
 
 @bp.route("/sms/status", methods=["POST"])

@@ -29,6 +29,10 @@
     summary.appendChild(document.createTextNode(" SMS part" + (data.segments === 1 ? "" : "s") +
       " (" + data.per_part + " characters per part)"));
     box.appendChild(summary);
+    if (data.offers) {
+      box.appendChild(el("p", {"class": "pv-offers"}, "Counted with the other languages sent under it: " +
+        data.offers.split("\n").join(" / ")));
+    }
     if (data.non_gsm.length) {
       var warn = el("div", {"class": "pv-warn"});
       warn.appendChild(el("p", {}, "These characters make it UCS-2: 67 characters per part instead of 153."));
@@ -62,23 +66,70 @@
     if (data.bad_numbers.length) {
       box.appendChild(el("p", {"class": "pv-error"}, "Not a valid UK phone number: " + data.bad_numbers.join(", ")));
     }
+    if ("open" in data) renderOpening(box, data);
+  }
+
+  // A closed reply at the moment picked on the form, with the hours typed there.
+  function renderOpening(box, data) {
+    if (data.hours_error) {
+      box.appendChild(el("p", {"class": "pv-error"}, "Opening hours: " + data.hours_error));
+      return;
+    }
+    var state = el("p", {"class": "pv-hours"});
+    state.appendChild(document.createTextNode("At " + data.at + " the service is "));
+    state.appendChild(el("strong", {"data-pv": "state"}, data.open ? "open" : "closed"));
+    if (data.open) {
+      state.appendChild(document.createTextNode(": texters get the reply, not this one."));
+      box.appendChild(state);
+      return;
+    }
+    state.appendChild(document.createTextNode(data.opens ? ", {opens} reads \u201c" + data.opens + "\u201d. Texters get:" :
+      ", with no opening in the next three weeks. Texters get:"));
+    box.appendChild(state);
+    box.appendChild(el("p", {"class": "pv-text", "data-pv": "filled"}, data.filled));
   }
 
   function watch(box) {
     var area = document.getElementById(box.getAttribute("data-preview-for"));
     if (!area || !previewUrl) return;
     var timer = null, seq = 0;
+    // A closed reply is previewed with the form's opening hours, at the moment picked there.
+    var closedIn = area.getAttribute("data-closed-in"), form = area.form;
+    var hourInputs = closedIn !== null && form ? form.querySelectorAll("[data-hours-day], [data-hours-at]") : [];
+    function body() {
+      var data = {text: area.value};
+      if (closedIn === null || !form) {
+        if (area.dataset.previewSet) {
+          data.set = area.dataset.previewSet;
+          data.language = area.dataset.previewLanguage;
+        }
+        return JSON.stringify(data);
+      }
+      data.hours = {};
+      form.querySelectorAll("[data-hours-day]").forEach(function (input) {
+        data.hours[input.getAttribute("data-hours-day")] = input.value;
+      });
+      var at = form.querySelector("[data-hours-at]");
+      data.at = at ? at.value : "";
+      data.language = closedIn;
+      return JSON.stringify(data);
+    }
     function update() {
       var mine = ++seq;
       fetch(previewUrl.content, {
         method: "POST", credentials: "same-origin",
         headers: {"Content-Type": "application/json", "X-CSRFToken": csrf ? csrf.content : ""},
-        body: JSON.stringify({text: area.value})
+        body: body()
       }).then(function (r) { return r.ok ? r.json() : null; }).then(function (data) {
         if (data && mine === seq) render(box, area, data);
       }).catch(function () {});
     }
-    area.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(update, 120); });
+    function later() { clearTimeout(timer); timer = setTimeout(update, 120); }
+    area.addEventListener("input", later);
+    Array.prototype.forEach.call(hourInputs, function (input) {
+      input.addEventListener("input", later);
+      input.addEventListener("change", later);
+    });
     update();
   }
 
