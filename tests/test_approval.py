@@ -10,6 +10,7 @@ from gateway.keywords import approval, versions
 from gateway.keywords.changes import ALL_SETS, reply_changes
 from gateway.keywords.reader import parse_book
 from tests.conftest import ROOT
+from tests.keyword_files import with_opening_hours
 
 BOOT = (ROOT / "keywords.yaml").read_text()
 FLAG_ON = BOOT.replace("\nversion: 1\n", "\nversion: 1\npublish_requires_approval: true\n", 1)
@@ -219,3 +220,11 @@ def test_the_last_editor_of_a_draft_saved_before_editors_were_kept_is_an_author(
                                     "submitted_digest": reviewed})
     with pytest.raises(approval.OwnDraft):
         approval.approve(r, "console:alice", reviewed, BOOT)
+
+
+def test_reply_changes_show_a_closed_reply_switched_on():
+    """Switching on the shipped opening hours adds the reply texters get while the helpline is closed."""
+    base = parse_book(BOOT)
+    rows = reply_changes(base, parse_book(with_opening_hours(BOOT)))
+    assert [(c.what, c.kind) for c in rows] == [("STALKING while closed", "added")]
+    assert "{opens}" in rows[0].after and "999" in rows[0].after

@@ -58,6 +58,8 @@ def replies(book: KeywordBook | None) -> dict[Key, str]:
         for keyword in kset.keywords.values():
             for language, text in _texts(keyword.replies):
                 found[(name, keyword.name, language)] = text
+            for language, text in _texts(keyword.closed_replies):
+                found[(name, f"{keyword.name} while closed", language)] = text
         for field, label in SET_TEXTS:
             for language, text in _texts(getattr(kset, field)):
                 found[(name, label, language)] = text
