@@ -19,7 +19,7 @@ from flask_login import current_user
 
 from gateway.console import audit, bp
 from gateway.console.auth import client_addr, json_object, role_required, who
-from gateway.keywords import hours, sms, versions
+from gateway.keywords import approval, hours, sms, versions
 from gateway.keywords.book import KeywordBook
 from gateway.keywords.hours import DAYS
 from gateway.keywords.problems import KeywordFileError, Problem
@@ -180,9 +180,12 @@ def keywords() -> ResponseReturnValue:
         served = [n for n, c in book.numbers.items() if c.set == name and not c.relay]
         sets.append({"name": name, "language": kset.language, "languages": set_languages(raw), "rows": rows,
                      "numbers": served, "is_default": name == book.default_set})
+    sp = signpost()
+    needs_approval = is_draft and approval.required(sp.redis, sp.settings.publish_requires_approval,
+                                                    bootstrap_text())
     return render_template("keywords.html", numbers=numbers, sets=sets, is_draft=is_draft, base=base,
-                           live=versions.live_number(signpost().redis), warnings=book.warnings,
-                           danger=book.danger_phrases)
+                           live=versions.live_number(sp.redis), warnings=book.warnings,
+                           danger=book.danger_phrases, needs_approval=needs_approval)
 
 
 def _set_or_404(data: dict[str, Any], set_name: str) -> dict[str, Any]:

@@ -85,6 +85,8 @@ def test_publishing_directly_is_refused(people, r):
     live = versions.live_number(r)
     edit(alice)
     assert "Submit for approval" in page(alice) and ">Publish</button>" not in page(alice)
+    keywords = unescape(alice.get("/console/keywords").get_data(as_text=True))
+    assert "submit it for approval" in keywords and "Review and publish" not in keywords
     response = post(alice, "/console/draft/publish", {"message": "mine"}, follow_redirects=True)
     assert "needs a second person's approval" in flashes(response)
     assert versions.live_number(r) == live and versions.get_draft(r) is not None
@@ -332,6 +334,7 @@ def test_without_approval_an_editor_publishes_directly(plain, r):
     edit(plain)
     html = page(plain)
     assert ">Publish</button>" in html and "Submit for approval" not in html
+    assert "Review and publish the draft" in plain.get("/console/keywords").get_data(as_text=True)
     assert 'data-reply="main/DVS/en"' in html  # the changed replies are listed all the same
     response = post(plain, "/console/draft/submit",
                     {"message": "m", "digest": approval.digest(versions.get_draft(r).text)}, follow_redirects=True)
