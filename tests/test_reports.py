@@ -94,6 +94,14 @@ def test_figures_and_csv_from_counters():
     assert rows == [["day", "opt-outs", "opt-ins"], ["2026-11-01", "1", "0"], ["2026-11-02", "0", "2"]]
 
 
+def test_language_picks_by_day_and_code():
+    counts = {"2026-11-01": {"lang:pl": 2, "in:help": 2}, "2026-11-02": {"lang:en": 1, "lang:pl": 1}}
+    table = figures.languages(counts)
+    assert table.columns == ("day", "en", "pl")
+    assert table.rows == (("2026-11-01", 0, 2), ("2026-11-02", 1, 1))
+    assert figures.languages({"2026-11-01": {"in:help": 2}}).rows == ()
+
+
 @pytest.mark.parametrize(("seconds", "median"), [(3, 5), (5, 5), (6, 10), (100000, None)])
 def test_ack_percentiles_read_from_buckets(seconds, median):
     counted: dict[str, int] = {}
@@ -130,6 +138,12 @@ def test_reports_page_for_editors_not_operators(app, r):
     assert editor.get("/console/reports?range=decade").status_code == 400
     assert editor.get("/console/reports?from=2026-13-01").status_code == 400
     assert editor.get("/console/reports/nope.csv").status_code == 404
+    assert 'id="languages"' not in page  # no set offers languages: no section
+    counters.count(r, ["lang:pl", "lang:pl"])
+    page = editor.get("/console/reports").get_data(as_text=True)
+    assert 'id="table-languages"' in page and re.search(rf"<th scope=\"row\">{TODAY}</th><td>2</td>", page)
+    lines = editor.get("/console/reports/languages.csv?range=day").get_data(as_text=True).splitlines()
+    assert lines == ["day,pl", f"{TODAY},2"]
 
 
 def test_counters_are_kept_long_after_the_message_log(r):

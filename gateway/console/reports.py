@@ -51,7 +51,8 @@ def tables(days: list[str], by: str) -> dict[str, figures.Table]:
     if by == "week":
         counts = counters.by_week(counts)
     return {t.name: t for t in (figures.usage(counts, by), figures.relay(counts, by), figures.deliveries(counts, by),
-                                figures.error_codes(counts), figures.optouts(counts, by))}
+                                figures.error_codes(counts), figures.optouts(counts, by),
+                                figures.languages(counts, by))}
 
 
 def drawn(tables: dict[str, figures.Table], by: str) -> dict[str, tuple[str, list[tuple[str, str]]]]:

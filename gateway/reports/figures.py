@@ -103,3 +103,11 @@ def optouts(counts: dict[str, dict[str, int]], period: str = "day") -> Table:
     rows = tuple((day, c.get("optout", 0), c.get("optin", 0)) for day, c in counts.items())
     column, per = PERIODS[period]
     return Table("optouts", f"Opt-outs and opt-ins {per}", (column, "opt-outs", "opt-ins"), rows)
+
+
+def languages(counts: dict[str, dict[str, int]], period: str = "day") -> Table:
+    """Texts that picked a language, per day and language code (sets offering several languages only)."""
+    codes = sorted({f[len("lang:"):] for day in counts.values() for f in day if f.startswith("lang:")})
+    rows = tuple((day, *(c.get(f"lang:{code}", 0) for code in codes)) for day, c in counts.items())
+    column, per = PERIODS[period]
+    return Table("languages", f"Languages texters picked {per}", (column, *codes), rows if codes else ())
