@@ -8,12 +8,12 @@ import random
 
 import pytest
 
+from bench.keywords import brute_close_words
 from gateway.keywords import rules, sms
 from gateway.keywords.book import WordEntry
 from gateway.keywords.problems import Finding
 from gateway.keywords.reader import parse_book
 from gateway.keywords.rules import bad_phone_numbers
-from gateway.keywords.text import typo_distance, typo_limit
 from tests.keyword_files import line_of, mutate, only_refusal
 
 GOOD = "Victim Services: call 0800 612 6505. In danger, call 999."
@@ -163,19 +163,6 @@ def test_close_words_of_two_keywords_warn() -> None:
     text = mutate("[STALKER]", "[STALKER, VICTIN]")
     warnings = parse_book(text).warnings
     assert any("VICTIM (DVS) and VICTIN (STALKING) are close" in w.reason for w in warnings)
-
-
-def brute_close_words(lookup: dict[str, WordEntry]) -> list[Finding]:
-    """The close-words check as it was before it was indexed: every pair of words compared."""
-    found: list[Finding] = []
-    words = sorted((w for w in lookup.values() if not w.word.isdigit()), key=lambda w: w.word)
-    for i, a in enumerate(words):
-        for b in words[i + 1:]:
-            close = typo_limit(min(len(a.word), len(b.word))) > 0 and typo_distance(a.word, b.word, 2) <= 2
-            if a.keyword != b.keyword and close:
-                found.append(Finding("close_words", {"word": a.word, "keyword": a.keyword,
-                                                     "other_word": b.word, "other_keyword": b.keyword}))
-    return found
 
 
 def test_close_words_compares_every_pair_of_short_words() -> None:
