@@ -49,28 +49,28 @@ def _no_user(name: str) -> NoReturn:
     raise SystemExit(1)
 
 
+def _set_disabled(name: str, disabled: bool) -> None:
+    action = "disabled" if disabled else "enabled"
+    r = signpost().redis
+    user = users.set_disabled(r, name, disabled)
+    if user is None:
+        _no_user(name)
+    audit.record(r, "cli", f"user-{action}", user.name)
+    click.echo(f"{action} {user.name}")
+
+
 @users_cli.command("disable")
 @click.argument("name")
 def disable_user(name: str) -> None:
     """Disable a user: they cannot sign in and every session of theirs ends."""
-    r = signpost().redis
-    user = users.set_disabled(r, name, True)
-    if user is None:
-        _no_user(name)
-    audit.record(r, "cli", "user-disabled", user.name)
-    click.echo(f"disabled {user.name}")
+    _set_disabled(name, True)
 
 
 @users_cli.command("enable")
 @click.argument("name")
 def enable_user(name: str) -> None:
     """Enable a disabled user again (sessions from before stay ended)."""
-    r = signpost().redis
-    user = users.set_disabled(r, name, False)
-    if user is None:
-        _no_user(name)
-    audit.record(r, "cli", "user-enabled", user.name)
-    click.echo(f"enabled {user.name}")
+    _set_disabled(name, False)
 
 
 @users_cli.command("set-password")
