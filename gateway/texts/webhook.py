@@ -100,25 +100,15 @@ def receive_sms() -> Response:
     try:
         remembered = _remembered_language(sp, book, msg)
     except redis.RedisError as exc:
+        # Straight to the inline answer: the intake would only wait for the same Redis again.
         decision = engine.decide(book, msg.body, msg.ours, msg.optout_type, at=now)
-        log.error("redis unavailable (%s); answering inline %s decision=%s",
-                  type(exc).__name__, inbound.describe(msg), decision.kind)
-        metrics.observe_inbound(book, msg.ours, decision, time.perf_counter() - started)
-        return twiml(inbound.inline_messages(sp.settings, book, msg, decision))
+        return _answer_inline(sp, book, msg, decision, exc, started)
     decision = engine.decide(book, msg.body, msg.ours, msg.optout_type, at=now, language=remembered)
     ctx = intake.Context(sp.redis, sp.queues, sp.settings, book)
     try:
         outcome = intake.take(ctx, msg, decision)
     except Exception as exc:
-        # Degraded, never silent: the texter still gets their answer, straight back in the TwiML.
-        if isinstance(exc, redis.RedisError):
-            log.error("redis unavailable (%s); answering inline %s decision=%s",
-                      type(exc).__name__, inbound.describe(msg), decision.kind)
-        else:
-            log.exception("inbound handling failed; answering inline %s decision=%s",
-                          inbound.describe(msg), decision.kind)
-        metrics.observe_inbound(book, msg.ours, decision, time.perf_counter() - started)
-        return twiml(inbound.inline_messages(sp.settings, book, msg, decision))
+        return _answer_inline(sp, book, msg, decision, exc, started)
     log.info(
         "inbound %s decision=%s keyword=%s match=%s danger=%s language=%s chosen=%s action=%s queue=%s ms=%.1f",
         inbound.describe(msg), decision.kind, decision.keyword, decision.match, decision.danger, decision.language,
@@ -126,6 +116,19 @@ def receive_sms() -> Response:
     )
     metrics.observe_inbound(book, msg.ours, decision, time.perf_counter() - started)
     return twiml()
+
+
+def _answer_inline(sp: Signpost, book: KeywordBook, msg: inbound.Inbound, decision: engine.Decision,
+                   exc: Exception, started: float) -> Response:
+    """Degraded, never silent: the texter's answer straight back in the TwiML (called while handling `exc`)."""
+    if isinstance(exc, redis.RedisError):
+        log.error("redis unavailable (%s); answering inline %s decision=%s",
+                  type(exc).__name__, inbound.describe(msg), decision.kind)
+    else:
+        log.exception("inbound handling failed; answering inline %s decision=%s",
+                      inbound.describe(msg), decision.kind)
+    metrics.observe_inbound(book, msg.ours, decision, time.perf_counter() - started)
+    return twiml(inbound.inline_messages(sp.settings, book, msg, decision))
 
 
 def _remembered_language(sp: Signpost, book: KeywordBook, msg: inbound.Inbound) -> str | None:
