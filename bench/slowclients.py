@@ -30,6 +30,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -60,8 +61,36 @@ def start_web(config: str, port: int, env: dict[str, str], log: Path) -> subproc
     raise SystemExit(f"gunicorn did not start; see {log}")
 
 
-async def _dribble(port: int, stop_at: float, counts: dict[str, int]) -> None:
-    """Send a request line, then a header line a second, never ending the headers; reconnect when dropped."""
+async def _dribble(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, port: int, stop_at: float) -> bool:
+    """Send a request line, then a header line a second, never ending the headers; True if the server dropped it."""
+    try:
+        writer.write(f"POST /sms HTTP/1.1\r\nHost: {HOST}:{port}\r\n".encode())
+        line = 0
+        while time.monotonic() < stop_at:
+            await writer.drain()
+            try:
+                await asyncio.wait_for(reader.read(4096), timeout=1.0)
+                return True  # the server answered (400, 408) or closed: start again
+            except TimeoutError:
+                pass
+            writer.write(f"X-Slow-{line}: {'a' * 20}\r\n".encode())
+            line += 1
+    except OSError:
+        return True
+    return False
+
+
+async def _idle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, port: int, stop_at: float) -> bool:
+    """Send nothing; True if the server dropped the connection before `stop_at`."""
+    try:
+        await asyncio.wait_for(reader.read(4096), timeout=max(0.0, stop_at - time.monotonic()))
+        return True
+    except (TimeoutError, OSError):
+        return False
+
+
+async def _client(behave: Callable[..., Awaitable[bool]], port: int, stop_at: float, counts: dict[str, int]) -> None:
+    """One client behaving as `behave` says until `stop_at`, reconnecting whenever the server drops it."""
     while time.monotonic() < stop_at:
         try:
             reader, writer = await asyncio.open_connection(HOST, port)
@@ -70,38 +99,8 @@ async def _dribble(port: int, stop_at: float, counts: dict[str, int]) -> None:
             continue
         counts["connections"] += 1
         try:
-            writer.write(f"POST /sms HTTP/1.1\r\nHost: {HOST}:{port}\r\n".encode())
-            line = 0
-            while time.monotonic() < stop_at:
-                await writer.drain()
-                try:
-                    await asyncio.wait_for(reader.read(4096), timeout=1.0)
-                    counts["dropped"] += 1  # the server answered (400, 408) or closed: start again
-                    break
-                except TimeoutError:
-                    pass
-                writer.write(f"X-Slow-{line}: {'a' * 20}\r\n".encode())
-                line += 1
-        except OSError:
-            counts["dropped"] += 1
-        finally:
-            writer.close()
-
-
-async def _idle(port: int, stop_at: float, counts: dict[str, int]) -> None:
-    """Open a connection and send nothing; reconnect when the server drops it."""
-    while time.monotonic() < stop_at:
-        try:
-            reader, writer = await asyncio.open_connection(HOST, port)
-        except OSError:
-            await asyncio.sleep(0.1)
-            continue
-        counts["connections"] += 1
-        try:
-            await asyncio.wait_for(reader.read(4096), timeout=max(0.0, stop_at - time.monotonic()))
-            counts["dropped"] += 1
-        except (TimeoutError, OSError):
-            pass
+            dropped = await behave(reader, writer, port, stop_at)  # not `+= await`: it would add to a stale count
+            counts["dropped"] += dropped
         finally:
             writer.close()
 
@@ -111,8 +110,8 @@ def hold_connections(port: int, slow: int, idle: int, stop_at: float, out: mp.Qu
     counts = {"connections": 0, "dropped": 0}
 
     async def main() -> None:
-        await asyncio.gather(*(_dribble(port, stop_at, counts) for _ in range(slow)),
-                             *(_idle(port, stop_at, counts) for _ in range(idle)))
+        await asyncio.gather(*(_client(_dribble, port, stop_at, counts) for _ in range(slow)),
+                             *(_client(_idle, port, stop_at, counts) for _ in range(idle)))
 
     asyncio.run(main())
     out.put(counts)
