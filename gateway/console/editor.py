@@ -44,6 +44,12 @@ def bootstrap_text() -> str:
     return signpost().live.bootstrap_text
 
 
+def approval_required() -> bool:
+    """Whether publishing needs a second person now (the setting or the live keywords file)."""
+    sp = signpost()
+    return approval.required(sp.redis, sp.settings.publish_requires_approval, bootstrap_text())
+
+
 def working() -> tuple[str, int | None, bool]:
     """(text, base version, is a draft) that edits apply to."""
     r = signpost().redis
@@ -180,12 +186,9 @@ def keywords() -> ResponseReturnValue:
         served = [n for n, c in book.numbers.items() if c.set == name and not c.relay]
         sets.append({"name": name, "language": kset.language, "languages": set_languages(raw), "rows": rows,
                      "numbers": served, "is_default": name == book.default_set})
-    sp = signpost()
-    needs_approval = is_draft and approval.required(sp.redis, sp.settings.publish_requires_approval,
-                                                    bootstrap_text())
     return render_template("keywords.html", numbers=numbers, sets=sets, is_draft=is_draft, base=base,
-                           live=versions.live_number(sp.redis), warnings=book.warnings,
-                           danger=book.danger_phrases, needs_approval=needs_approval)
+                           live=versions.live_number(signpost().redis), warnings=book.warnings,
+                           danger=book.danger_phrases, needs_approval=is_draft and approval_required())
 
 
 def _set_or_404(data: dict[str, Any], set_name: str) -> dict[str, Any]:

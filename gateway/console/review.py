@@ -12,18 +12,12 @@ from flask_login import current_user
 
 from gateway.console import audit, bp
 from gateway.console.auth import client_addr, role_required, who
-from gateway.console.editor import bootstrap_text
+from gateway.console.editor import approval_required, bootstrap_text
 from gateway.keywords import approval, versions
 from gateway.keywords.book import KeywordBook
 from gateway.keywords.problems import KeywordFileError
 from gateway.keywords.reader import parse_book
 from gateway.runtime import signpost
-
-
-def approval_required() -> bool:
-    """Whether publishing needs a second person now (the setting or the live keywords file)."""
-    sp = signpost()
-    return approval.required(sp.redis, sp.settings.publish_requires_approval, bootstrap_text())
 
 
 def _book(text: str, source: str) -> KeywordBook | None:

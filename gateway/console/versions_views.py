@@ -8,8 +8,7 @@ from flask_login import current_user
 
 from gateway.console import audit, bp
 from gateway.console.auth import client_addr, role_required, who
-from gateway.console.editor import bootstrap_text
-from gateway.console.review import approval_required
+from gateway.console.editor import approval_required, bootstrap_text
 from gateway.keywords import versions
 from gateway.keywords.problems import KeywordFileError
 from gateway.runtime import signpost
