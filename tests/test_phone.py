@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from gateway import phone
+from tests.conftest import ROOT
 
 
 @pytest.mark.parametrize(
@@ -63,3 +66,11 @@ def test_none_is_missing() -> None:
 def test_shown_is_printable_and_never_longer_than_40(raw: str) -> None:
     shown = phone.classify(raw).shown
     assert shown.isprintable() and len(shown) <= 40
+
+
+@pytest.mark.parametrize("path", ["README.md", "scripts/dev"])
+def test_the_documented_try_it_texts_come_from_answerable_numbers(path: str) -> None:
+    # A new user trying the service by the book must see a reply, not "sender cannot be answered".
+    numbers = re.findall(r"(?:--from |From=)(\+?\d+)", (ROOT / path).read_text())
+    assert numbers
+    assert [n for n in numbers if not phone.classify(n).answerable] == []
