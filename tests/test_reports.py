@@ -142,6 +142,8 @@ def test_reports_page_for_editors_not_operators(app, r):
     counters.count(r, ["lang:pl", "lang:pl"])
     page = editor.get("/console/reports").get_data(as_text=True)
     assert 'id="table-languages"' in page and re.search(rf"<th scope=\"row\">{TODAY}</th><td>2</td>", page)
+    languages = page[page.index('<section id="languages">'):]
+    assert f'data-day="{TODAY}" data-series="pl" data-value="2"' in languages  # drawn, as the other reports are
     lines = editor.get("/console/reports/languages.csv?range=day").get_data(as_text=True).splitlines()
     assert lines == ["day,pl", f"{TODAY},2"]
 

@@ -67,12 +67,15 @@ def drawn(tables: dict[str, figures.Table], by: str) -> dict[str, tuple[str, lis
     sent_series = {c: sent.column(c) for c in sent.columns[1:]}
     opt = tables["optouts"]
     opt_series = {c: opt.column(c) for c in opt.columns[1:]}
+    picked = tables["languages"]
+    picked_series = {c: picked.column(c) for c in picked.columns[1:]}
     return {
         "usage": (charts.stacked_bars(usage.title, days, usage_series), charts.legend(list(usage_series))),
         "cases": (charts.lines(f"Relay cases {figures.PERIODS[by][1]}", days, cases), charts.legend(list(cases))),
         "delays": (charts.lines("Time to acknowledgement", days, delays, unit="s"), charts.legend(list(delays))),
         "deliveries": (charts.lines(sent.title, days, sent_series), charts.legend(list(sent_series))),
         "optouts": (charts.lines(opt.title, days, opt_series), charts.legend(list(opt_series))),
+        "languages": (charts.stacked_bars(picked.title, days, picked_series), charts.legend(list(picked_series))),
     }
 
 
