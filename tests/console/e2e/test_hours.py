@@ -1,20 +1,17 @@
 """End to end in Chromium: staff give STALKING opening hours and a closed reply on the keyword form, the preview
 shows the closed reply at a moment they pick, and the sandbox, at 3am on a Saturday, answers with it.
 
-Uses the server and browser of test_e2e.py (the real app on a thread, Debian's chromium through Playwright).
+Uses the server and browser of conftest.py (the real app on a thread, Debian's chromium through Playwright).
 """
 
 from __future__ import annotations
 
 import re
 
-from tests.console import test_e2e as e2e
-from tests.console.support import make_user
+from playwright.sync_api import expect
 
-expect = e2e.expect
-server = e2e.server
-browser = e2e.browser
-shots = e2e.shots
+from tests.console.e2e.browser import sign_in
+from tests.console.support import make_user
 
 CLOSED = ("The National Stalking Helpline, 0808 802 0300, is closed now and opens {opens}. "
           "If you are in danger, call 999.")
@@ -24,7 +21,7 @@ WEEKDAYS = {"Monday": "09:30-16:00", "Tuesday": "09:30-16:00", "Wednesday": "13:
 
 def test_hours_preview_and_sandbox_at_a_moment(server, browser, r, standin, shots):
     make_user(r, "hana", "editor")
-    page = e2e.sign_in(browser, server, "hana")
+    page = sign_in(browser, server, "hana")
     page.goto(f"{server}/console/sets/main/keywords/STALKING")
     for day, hours in WEEKDAYS.items():
         page.get_by_label(day, exact=True).fill(hours)

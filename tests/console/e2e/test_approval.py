@@ -2,7 +2,7 @@
 her own draft; a second editor reviews every changed reply with its encoding and SMS parts, sends it back with
 a comment; she changes it and submits again; he approves; the live reply changes; the audit log names both.
 
-Uses the server and browser of test_e2e.py; SIGNPOST_SCREENSHOTS=1 writes docs/screenshots/approval*.png.
+Uses the server and browser of conftest.py; SIGNPOST_SCREENSHOTS=1 writes docs/screenshots/approval*.png.
 """
 
 from __future__ import annotations
@@ -10,16 +10,12 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from gateway.keywords import versions
 from tests.conftest import TEXTER, inbound_form
-from tests.console import test_e2e as e2e
+from tests.console.e2e.browser import DESKTOP, sign_in, signed_webhook
 from tests.console.support import make_user
-
-expect = e2e.expect
-server = e2e.server
-browser = e2e.browser
-shots = e2e.shots
 
 CURLY = ("It\u2019s never too late: Derbyshire Victim Services can help, whenever it happened. "
          "Call 0800 612 6505. In danger, call 999.")
@@ -53,7 +49,7 @@ def shoot(page, path, down_to: str) -> None:
     """A screenshot of the page from the top down to the element `down_to` (the file diff below is long)."""
     box = page.locator(down_to).bounding_box()
     page.screenshot(path=str(path), full_page=True,
-                    clip={"x": 0, "y": 0, "width": e2e.DESKTOP["width"], "height": box["y"] + box["height"] + 16})
+                    clip={"x": 0, "y": 0, "width": DESKTOP["width"], "height": box["y"] + box["height"] + 16})
 
 
 def dvs_cell(page, side: str):
@@ -64,7 +60,7 @@ def test_two_people_before_a_reply_goes_live(server, browser, r, run_jobs, stand
     make_user(r, "alice", "editor")
     make_user(r, "bob", "editor")
     make_user(r, "ada", "admin")
-    alice = e2e.sign_in(browser, server, "alice")
+    alice = sign_in(browser, server, "alice")
     edit_dvs(alice, server, CURLY)
     submit(alice, server, "warmer DVS reply")
 
@@ -79,7 +75,7 @@ def test_two_people_before_a_reply_goes_live(server, browser, r, run_jobs, stand
     assert versions.live_number(r) is None
 
     # Bob reviews every changed reply with its encoding and parts, and sends it back with a comment.
-    bob = e2e.sign_in(browser, server, "bob")
+    bob = sign_in(browser, server, "bob")
     bob.get_by_role("link", name="Draft", exact=True).click()
     expect(bob.get_by_text("Submitted for approval by console:alice")).to_be_visible()
     expect(bob.locator("#reply-changes tbody tr")).to_have_count(1)
@@ -115,12 +111,12 @@ def test_two_people_before_a_reply_goes_live(server, browser, r, run_jobs, stand
     assert (version.number, version.author, version.approved_by) == (1, "console:alice", "console:bob")
 
     # The live reply changed: a text for DVS gets the approved wording.
-    assert e2e.signed_webhook(server, inbound_form("dvs")) == 200
+    assert signed_webhook(server, inbound_form("dvs")) == 200
     run_jobs()
     assert standin.messages[-1]["to"] == TEXTER and standin.messages[-1]["body"] == PLAIN
 
     # The audit log names both.
-    ada = e2e.sign_in(browser, server, "ada")
+    ada = sign_in(browser, server, "ada")
     ada.get_by_role("link", name="Audit").click()
     approved = ada.locator("tbody tr", has=ada.locator("td", has_text=re.compile("^approved$")))
     expect(approved).to_have_count(1)

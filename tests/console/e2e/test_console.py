@@ -1,90 +1,19 @@
 """End to end in a real headless Chromium (Debian's chromium, driven by Playwright): the console served by a
 real HTTP server thread, replies sent by a real RQ worker to the Twilio stand-in.
 
-Set SIGNPOST_SCREENSHOTS=1 to (re)write the README's screenshots into docs/screenshots/.
+The fixtures are in conftest.py; SIGNPOST_SCREENSHOTS=1 writes the README's screenshots into docs/screenshots/.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import threading
-import urllib.parse
-import urllib.request
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
-from werkzeug.serving import make_server
+from playwright.sync_api import expect
 
 from gateway.relay import cases
-from tests.conftest import PUBLIC_URL, RELAY_LINE, ROOT, TEXTER, inbound_form, release_scheduled, sign
+from tests.conftest import RELAY_LINE, TEXTER, inbound_form, release_scheduled
+from tests.console.e2e.browser import DESKTOP, PHONE, sign_in, signed_webhook
 from tests.console.support import PASSWORD, make_user
-
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 390, "height": 844}
-
-if not Path(CHROMIUM).exists():
-    reason = f"{CHROMIUM} is missing (apt-get install chromium chromium-driver; .ci/run does)"
-    if os.environ.get("SIGNPOST_REQUIRE_E2E"):
-        raise RuntimeError(reason)
-    pytest.skip(reason, allow_module_level=True)
-
-sync_api = pytest.importorskip("playwright.sync_api")
-expect = sync_api.expect
-
-
-@pytest.fixture
-def shots(tmp_path) -> Path:
-    if os.environ.get("SIGNPOST_SCREENSHOTS"):
-        target = ROOT / "docs" / "screenshots"
-        target.mkdir(parents=True, exist_ok=True)
-        return target
-    return tmp_path
-
-
-@pytest.fixture
-def server(app) -> Iterator[str]:
-    # Plain http on loopback in this test: the Secure cookie flag is for production's https.
-    app.config["SESSION_COOKIE_SECURE"] = False
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    thread.join(timeout=5)
-
-
-@pytest.fixture
-def browser() -> Iterator:
-    with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield chromium
-        chromium.close()
-
-
-def signed_webhook(base: str, form: dict[str, str]) -> int:
-    """POST a form to /sms signed exactly as Twilio signs it for PUBLIC_URL (the app checks against that)."""
-    data = urllib.parse.urlencode(form).encode()
-    request = urllib.request.Request(f"{base}/sms", data=data,
-                                     headers={"X-Twilio-Signature": sign(PUBLIC_URL + "/sms", form)})
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return response.status
-
-
-def sign_in(browser, base: str, name: str, viewport=DESKTOP, shot: Path | None = None):
-    page = browser.new_page(viewport=viewport)
-    page.goto(f"{base}/console/login")
-    if shot:
-        page.screenshot(path=str(shot))
-    page.get_by_label("Name").fill(name)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_text(f"{name} (")).to_be_visible()
-    return page
 
 
 def test_edit_preview_publish_sandbox_and_webhook(server, browser, r, run_jobs, standin, shots):

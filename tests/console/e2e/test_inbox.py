@@ -1,21 +1,19 @@
 """End to end in Chromium: a new relay case cannot be missed (title count, banner, sound, desktop notification),
 and an inbox whose session has ended says so instead of showing the sign-in form in its table.
 
-Uses the server and browser of test_e2e.py (the real app on a thread, Debian's chromium through Playwright).
+Uses the server and browser of conftest.py (the real app on a thread, Debian's chromium through Playwright).
 """
 
 from __future__ import annotations
 
 import re
 
+from playwright.sync_api import expect
+
 from gateway.relay import cases
 from tests.conftest import RELAY_LINE, TEXTER, inbound_form
-from tests.console import test_e2e as e2e
+from tests.console.e2e.browser import DESKTOP, PHONE, signed_webhook
 from tests.console.support import PASSWORD, make_user
-
-expect = e2e.expect
-server = e2e.server
-browser = e2e.browser
 
 REFRESH = 8000  # ms: the inbox refreshes every 5 s
 TITLE = "Relay inbox - signpost console"
@@ -60,7 +58,7 @@ RECORDER = """
 """
 
 
-def new_page(browser, viewport=e2e.DESKTOP):
+def new_page(browser, viewport=DESKTOP):
     context = browser.new_context(viewport=viewport)
     context.add_init_script(RECORDER)
     return context, context.new_page()
@@ -73,7 +71,7 @@ def sign_in(page, name: str) -> None:
 
 
 def new_case(server: str, r, run_jobs, text: str, texter: str) -> cases.Case:
-    assert e2e.signed_webhook(server, inbound_form(text, texter=texter, to=RELAY_LINE)) == 200
+    assert signed_webhook(server, inbound_form(text, texter=texter, to=RELAY_LINE)) == 200
     run_jobs()
     return next(c for c in cases.open_cases(r) if c.texter == texter)
 
@@ -154,7 +152,7 @@ def test_a_new_case_shows_in_title_and_banner_sounds_and_notifies(server, browse
 def test_a_signed_out_page_says_so_and_sign_in_returns_to_it(server, browser, r, run_jobs):
     make_user(r, "olly", "operator")
     case = new_case(server, r, run_jobs, "Someone is breaking in", TEXTER)
-    context, page = new_page(browser, viewport=e2e.PHONE)
+    context, page = new_page(browser, viewport=PHONE)
     context.grant_permissions(["notifications"], origin=server)
     page.goto(f"{server}/console/inbox")
     sign_in(page, "olly")

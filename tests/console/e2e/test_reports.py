@@ -1,7 +1,7 @@
 """End to end in Chromium: the reports page draws the daily counters, its charts and tables show the same
 figures as Redis holds, and each table downloads as CSV.
 
-Uses the server and browser of test_e2e.py (the real app on a thread, Debian's chromium through Playwright).
+Uses the server and browser of conftest.py (the real app on a thread, Debian's chromium through Playwright).
 """
 
 from __future__ import annotations
@@ -11,14 +11,11 @@ import io
 import random
 from datetime import datetime, timedelta
 
-from gateway.reports import counters
-from tests.console import test_e2e as e2e
-from tests.console.support import make_user
+from playwright.sync_api import expect
 
-expect = e2e.expect
-server = e2e.server
-browser = e2e.browser
-shots = e2e.shots
+from gateway.reports import counters
+from tests.console.e2e.browser import sign_in
+from tests.console.support import make_user
 
 KEYWORDS = ("DVS", "STALKING", "SAFE")
 
@@ -63,7 +60,7 @@ def test_charts_and_tables_show_the_counters(server, browser, r, shots):
     dates = seed(r)
     stored = counters.read(r, dates)
     make_user(r, "rhona", "editor")
-    page = e2e.sign_in(browser, server, "rhona")
+    page = sign_in(browser, server, "rhona")
     page.get_by_role("link", name="Reports").click()
     expect(page.get_by_role("heading", name="Reports")).to_be_visible()
     expect(page.locator(".meta")).to_have_text(f"{dates[0]} to {dates[-1]} (30 days)")
