@@ -14,6 +14,7 @@ from flask.cli import AppGroup, with_appcontext
 from gateway import phone
 from gateway.console import audit
 from gateway.keywords import approval, engine, hours, sms, versions
+from gateway.keywords.book import KeywordBook
 from gateway.keywords.problems import KeywordFileError
 from gateway.keywords.reader import load_book, parse_book, read_text
 from gateway.runtime import signpost
@@ -106,12 +107,13 @@ def _moment(ctx: click.Context, param: click.Parameter, value: str | None) -> da
               help="the moment the text arrives, e.g. 2026-11-28T03:00 (London time unless it has an offset); "
                    "default now")
 @click.option("--language", metavar="CODE", help="the language the texter picked earlier (e.g. pl)")
-def simulate(text: str, from_: str, to: str, optout_type: str | None, at_: datetime, language: str | None) -> None:
+@click.option("--file", "path", metavar="PATH",
+              help="decide from this keywords file (one being edited) instead of the live version")
+def simulate(text: str, from_: str, to: str, optout_type: str | None, at_: datetime, language: str | None,
+             path: str | None) -> None:
     """Print the decision and the exact reply for TEXT, without sending or recording anything."""
     sender = phone.classify(from_)
-    book = signpost().book
-    if book is None:
-        raise click.ClickException("no keywords loaded: run `keywords check` to see why the file is refused")
+    book, source = _book_to_simulate(path)
     if language is not None:
         kset = book.sets[book.number_config(to).set]
         offered = tuple(kset.languages) or (kset.language,)
@@ -120,6 +122,7 @@ def simulate(text: str, from_: str, to: str, optout_type: str | None, at_: datet
             raise click.BadParameter(f"{language!r} is not offered by set {kset.name} (offered: "
                                      f"{', '.join(offered)})", param_hint="'--language'")
     decision = engine.decide(book, text, to, optout_type, at=at_, language=language)
+    click.echo(f"keywords: {source}")
     click.echo(f"decision: {decision.kind}  keyword: {decision.keyword}  match: {decision.match}  "
                f"language: {decision.language}  danger: {decision.danger}  opt-out change: {decision.opt_change}")
     click.echo(f"language chosen: {decision.language_chosen or '(none: the text picked no language)'}")
@@ -137,6 +140,24 @@ def simulate(text: str, from_: str, to: str, optout_type: str | None, at_: datet
     click.echo("-" * 40)
     click.echo(decision.reply)
     click.echo("-" * 40)
+
+
+def _book_to_simulate(path: str | None) -> tuple[KeywordBook, str]:
+    """The book a simulation answers from, and what it is: the file given, else the live version."""
+    if path is not None:
+        try:
+            return load_book(path), path
+        except KeywordFileError as exc:
+            click.echo(str(exc), err=True)
+            raise SystemExit(1) from None
+    sp = signpost()
+    sp.live.expire()  # the version live now, even where this process read one a moment ago
+    book = sp.book
+    if book is None:
+        raise click.ClickException("no keywords loaded: run `keywords check` to see why the file is refused")
+    if sp.live.number:
+        return book, f"version {sp.live.number}, live in Redis"
+    return book, f"{book.source} (the bootstrap file: nothing published)"
 
 
 def register(app: Flask) -> None:

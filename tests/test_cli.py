@@ -72,6 +72,34 @@ def test_simulate_with_twilios_optout_type(runner):
     assert bad.exit_code == 2 and "--optout-type" in bad.output
 
 
+def test_simulate_says_which_keywords_answered(runner, r):
+    result = runner.invoke(args=["simulate", "DVS"])
+    assert result.exit_code == 0
+    assert re.search(r"^keywords: \S*keywords\.yaml \(the bootstrap file: nothing published\)$", result.output, re.M)
+    versions.publish(r, (ROOT / "keywords.yaml").read_text().replace("0800 612 6505", "0800 000 0001"), "cli", "test")
+    result = runner.invoke(args=["simulate", "DVS"])
+    assert "keywords: version 1, live in Redis" in result.output and "0800 000 0001" in result.output
+
+
+def test_simulate_a_file_before_it_is_published(runner, r, tmp_path):
+    """Staff try their edited file, not the live version, before importing it."""
+    versions.publish(r, (ROOT / "keywords.yaml").read_text(), "cli", "live")
+    edited = tmp_path / "edited.yaml"
+    edited.write_text((ROOT / "keywords.yaml").read_text().replace("0800 612 6505", "0800 000 0002"))
+    result = runner.invoke(args=["simulate", "DVS", "--file", str(edited)])
+    assert result.exit_code == 0, result.output
+    assert f"keywords: {edited}" in result.output and "0800 000 0002" in result.output
+    assert versions.live_number(r) == 1  # simulating publishes nothing
+
+
+def test_simulate_a_refused_file_says_why(runner, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text((ROOT / "keywords.yaml").read_text().replace("default_set: main", "default_set: mian"))
+    result = runner.invoke(args=["simulate", "DVS", "--file", str(bad)])
+    assert result.exit_code == 1 and f"{bad}:" in result.output and "mian" in result.output
+    assert "decision:" not in result.output
+
+
 @pytest.mark.slow  # a separate process
 def test_flask_command_line_end_to_end(settings_env):
     env = dict(os.environ)
