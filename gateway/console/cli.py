@@ -99,6 +99,9 @@ def unlock_user(name: str) -> None:
     lockout.unlock(r, user.name)
     audit.record(r, "cli", "user-unlocked", user.name)
     click.echo(f"unlocked {user.name}")
+    click.echo(f"(a network address locked after {lockout.MAX_FAILURES} failed sign-ins from it stays locked for new "
+               f"browsers until its lock ends, {lockout.LOCK_SECONDS // 60} minutes at most; browsers that have "
+               f"signed in before are not affected)")
 
 
 def register(app: Flask) -> None:

@@ -166,6 +166,8 @@ def test_cli_unlock(runner, app, r):
     result = runner.invoke(args=["users", "unlock", "Ed"])
     assert result.exit_code == 0, result.output
     assert "unlocked ed" in result.output
+    # The on-call engineer is told what the unlock does not lift, not left to find out from a 429.
+    assert "address" in result.output and "15 minutes" in result.output
     assert login(app.test_client(), "ed", environ_base={"REMOTE_ADDR": "192.0.2.40"}).status_code == 302
     assert runner.invoke(args=["users", "unlock", "nobody"]).exit_code == 1
     assert "user-unlocked" in [e["action"] for e in audit.recent(r)]
