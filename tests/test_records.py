@@ -86,7 +86,8 @@ def test_show_lists_every_kind(runner, text, r, standin):
     assert out.count("direction=in") == sent_in and out.count("direction=out") == sent_out == 4
     assert "keyword=DVS" in out and f"number={mask(TEXTER)}" in out
     assert "Language: pl" in out
-    assert "Opt-outs: 1" in out and f"from {SHORT_CODE}: since 20" in out and "(texted STOP)" in out
+    assert "Opt-outs: 1 (never forgotten: kept to honour the texter's STOP)" in out
+    assert f"from {SHORT_CODE}: since 20" in out and "(texted STOP)" in out
     assert "Relay cases: 1 (0 open, 1 closed)" in out and f"Case {case.id} on {RELAY_LINE}: closed" in out
     assert json.dumps(KNIFE) in out and json.dumps(ON_THE_WAY) in out  # the case thread holds full texts
     assert "Every kind of record holds something." in out

@@ -166,7 +166,8 @@ def as_text(found: Held) -> list[str]:
     lines.append(f"Message log: {len(found.messages)} entries (the log keeps no message text, only its length)")
     lines += [_entry_line(entry) for entry in found.messages.values()]
     lines.append(f"Language: {found.language or 'none remembered'}")
-    lines.append(f"Opt-outs: {len(found.optouts)}")
+    lines.append(f"Opt-outs: {len(found.optouts)}" + (" (never forgotten: kept to honour the texter's STOP)"
+                                                       if found.optouts else ""))
     lines += [f"  from {ours}: since {iso(value.get('at'))} ({value.get('reason', '')})"
               for ours, value in found.optouts.items()]
     lines.append(f"Relay cases: {len(found.cases)} ({len(found.open_cases)} open, {len(found.closed_cases)} closed)")
