@@ -37,6 +37,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     from gateway import cli, console
     from gateway.ops import guards, health, logs, metrics
+    from gateway.texts import cli as texts_cli
     from gateway.texts import webhook
 
     app.register_blueprint(webhook.bp)
@@ -45,6 +46,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     logs.init_app(app)
     guards.init_app(app, s.production)  # before the console's hooks: its CSRF check reads the form
     cli.register(app)
+    texts_cli.register(app)
     console.init_app(app)
 
     if not s.twilio_auth_token:

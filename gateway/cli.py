@@ -1,6 +1,6 @@
 """Command line: `flask --app wsgi keywords check|export|import` and `flask --app wsgi simulate TEXT`.
 
-The staff console's `users` commands are in gateway/console/cli.py.
+The staff console's `users` commands are in gateway/console/cli.py, `texter show|forget` in gateway/texts/cli.py.
 """
 
 from __future__ import annotations

@@ -207,3 +207,38 @@ def purge_expired(r: redis.Redis) -> int:
     if gone:
         r.zrem(ALL_INDEX, *gone)
     return len(gone)
+
+
+def for_texter(r: redis.Redis, texter: str, batch: int = 500) -> list[Case]:
+    """Every case, open or closed, whose texter is `texter`, oldest first (ZSCAN over the case indexes)."""
+    ids = list(dict.fromkeys(member.decode() for index in (ALL_INDEX, OPEN_INDEX)
+                             for member, _ in r.zscan_iter(index, count=batch)))
+    found: list[Case] = []
+    for start in range(0, len(ids), batch):
+        with r.pipeline(transaction=False) as p:
+            for case_id in ids[start:start + batch]:
+                p.hget(case_key(case_id), "texter")
+            texters = p.execute()
+        for case_id, owner in zip(ids[start:start + batch], texters, strict=True):
+            case = get(r, case_id) if owner == texter.encode() else None
+            if case is not None:
+                found.append(case)
+    return sorted(found, key=lambda case: case.opened_at)
+
+
+def delete_closed(r: redis.Redis, case_id: str) -> bool:
+    """Delete a closed case now (its hash, messages and index entries); False if it is open or gone."""
+    while True:
+        try:
+            with r.pipeline() as p:
+                p.watch(case_key(case_id))
+                if p.hget(case_key(case_id), "state") != CLOSED.encode():
+                    return False
+                p.multi()
+                p.delete(case_key(case_id), messages_key(case_id))
+                p.zrem(ALL_INDEX, case_id)
+                p.zrem(OPEN_INDEX, case_id)
+                p.execute()
+                return True
+        except redis.WatchError:
+            continue  # a note or mark landed on it meanwhile; look again

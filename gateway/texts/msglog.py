@@ -125,3 +125,34 @@ def recent(r: redis.Redis, settings: Settings, number_hash: str | None = None,
             if len(out) >= limit:
                 return out
     return out
+
+
+def for_number(r: redis.Redis, settings: Settings, number: str, batch: int = 500) -> dict[str, dict[str, str]]:
+    """Every indexed entry, inbound or outbound, whose number is `number` (E.164), by entry id, oldest first."""
+    digest = number_digest(settings, number).encode()
+    ids = list(dict.fromkeys(member.decode() for member, _ in r.zscan_iter(INDEX, count=batch)))
+    matched: list[str] = []
+    for start in range(0, len(ids), batch):
+        with r.pipeline(transaction=False) as p:
+            for entry_id in ids[start:start + batch]:
+                p.hget(entry_key(entry_id), "nh")
+            digests = p.execute()
+        matched += [entry_id for entry_id, nh in zip(ids[start:start + batch], digests, strict=True) if nh == digest]
+    with r.pipeline(transaction=False) as p:
+        for entry_id in matched:
+            p.hgetall(entry_key(entry_id))
+        raws = p.execute()
+    found = {entry_id: {k.decode(): v.decode() for k, v in raw.items()}
+             for entry_id, raw in zip(matched, raws, strict=True) if raw}
+    return dict(sorted(found.items(), key=lambda item: float(item[1].get("at") or 0)))
+
+
+def delete(r: redis.Redis, entry_ids: list[str]) -> int:
+    """Delete entries and their index entries now; returns how many entries there were."""
+    if not entry_ids:
+        return 0
+    with r.pipeline(transaction=False) as p:
+        p.delete(*(entry_key(entry_id) for entry_id in entry_ids))
+        p.zrem(INDEX, *entry_ids)
+        deleted, _ = p.execute()
+    return int(deleted)
