@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import redis
@@ -85,3 +86,23 @@ def view() -> dict[str, Any]:
     """The Redis primary this process last used ("host:port") and the failovers it has seen."""
     with _lock:
         return dict(_seen)
+
+
+def index_members(r: redis.Redis, *indexes: str, batch: int = 500) -> list[str]:
+    """The members of sorted sets `indexes`, each once, read with ZSCAN (never a blocking whole read)."""
+    return list(dict.fromkeys(member.decode() for index in indexes for member, _ in r.zscan_iter(index, count=batch)))
+
+
+def ids_where(r: redis.Redis, ids: list[str], key: Callable[[str], str], field: str, value: str,
+              batch: int = 500) -> list[str]:
+    """Those of `ids` whose hash `key(id)` holds `value` in `field`, read `batch` HGETs a round trip."""
+    wanted = value.encode()
+    found: list[str] = []
+    for start in range(0, len(ids), batch):
+        chunk = ids[start:start + batch]
+        with r.pipeline(transaction=False) as p:
+            for item in chunk:
+                p.hget(key(item), field)
+            values = p.execute()
+        found += [item for item, held in zip(chunk, values, strict=True) if held == wanted]
+    return found

@@ -10,7 +10,7 @@ from typing import Any
 
 import redis
 
-from gateway.redisdb import PREFIX
+from gateway.redisdb import PREFIX, ids_where, index_members
 from gateway.reports import counters
 
 # No 0/O or 1/I: ids are read aloud and typed on phones.
@@ -209,20 +209,10 @@ def purge_expired(r: redis.Redis) -> int:
     return len(gone)
 
 
-def for_texter(r: redis.Redis, texter: str, batch: int = 500) -> list[Case]:
-    """Every case, open or closed, whose texter is `texter`, oldest first (ZSCAN over the case indexes)."""
-    ids = list(dict.fromkeys(member.decode() for index in (ALL_INDEX, OPEN_INDEX)
-                             for member, _ in r.zscan_iter(index, count=batch)))
-    found: list[Case] = []
-    for start in range(0, len(ids), batch):
-        with r.pipeline(transaction=False) as p:
-            for case_id in ids[start:start + batch]:
-                p.hget(case_key(case_id), "texter")
-            texters = p.execute()
-        for case_id, owner in zip(ids[start:start + batch], texters, strict=True):
-            case = get(r, case_id) if owner == texter.encode() else None
-            if case is not None:
-                found.append(case)
+def for_texter(r: redis.Redis, texter: str) -> list[Case]:
+    """Every case, open or closed, whose texter is `texter`, oldest first."""
+    ids = ids_where(r, index_members(r, ALL_INDEX, OPEN_INDEX), case_key, "texter", texter)
+    found = [case for case in (get(r, case_id) for case_id in ids) if case is not None]
     return sorted(found, key=lambda case: case.opened_at)
 
 

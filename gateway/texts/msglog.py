@@ -19,7 +19,7 @@ from typing import Any
 import redis
 
 from gateway.phone import mask
-from gateway.redisdb import PREFIX
+from gateway.redisdb import PREFIX, ids_where, index_members
 from gateway.reports import counters
 from gateway.settings import Settings
 
@@ -127,17 +127,9 @@ def recent(r: redis.Redis, settings: Settings, number_hash: str | None = None,
     return out
 
 
-def for_number(r: redis.Redis, settings: Settings, number: str, batch: int = 500) -> dict[str, dict[str, str]]:
+def for_number(r: redis.Redis, settings: Settings, number: str) -> dict[str, dict[str, str]]:
     """Every indexed entry, inbound or outbound, whose number is `number` (E.164), by entry id, oldest first."""
-    digest = number_digest(settings, number).encode()
-    ids = list(dict.fromkeys(member.decode() for member, _ in r.zscan_iter(INDEX, count=batch)))
-    matched: list[str] = []
-    for start in range(0, len(ids), batch):
-        with r.pipeline(transaction=False) as p:
-            for entry_id in ids[start:start + batch]:
-                p.hget(entry_key(entry_id), "nh")
-            digests = p.execute()
-        matched += [entry_id for entry_id, nh in zip(ids[start:start + batch], digests, strict=True) if nh == digest]
+    matched = ids_where(r, index_members(r, INDEX), entry_key, "nh", number_digest(settings, number))
     with r.pipeline(transaction=False) as p:
         for entry_id in matched:
             p.hgetall(entry_key(entry_id))
