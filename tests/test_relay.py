@@ -12,6 +12,7 @@ from rq import SimpleWorker
 from rq.registry import ScheduledJobRegistry
 
 from gateway import create_app, sending
+from gateway.keywords.sms import analyse
 from gateway.relay import cases
 from gateway.sending import URGENT, enqueue_send
 from gateway.texts import optouts
@@ -114,6 +115,36 @@ def test_second_tier_after_configured_repeats(client, r, queues, run_jobs, stand
     assert "UNACKNOWLEDGED" in alert["body"] and TEXTER in alert["body"]
     assert len(to(standin, CONTROL_ROOM[0])) == 4
     assert cases.get(r, only_case(r).id).tier2_alerted_at is not None
+
+
+def test_texter_is_told_once_when_nobody_has_read_their_text(client, r, queues, run_jobs, standin):
+    """A text that sits unread must not leave its texter waiting for an answer that is not coming."""
+    relay_text(client, "please come")
+    run_jobs()
+    case = only_case(r)
+    for _ in range(2):  # reminders 1 and 2: the control room only
+        escalation_round(queues, run_jobs)
+    assert len(to(standin, TEXTER)) == 1  # the acknowledgement alone
+    escalation_round(queues, run_jobs)  # reminder 3, the one that also alerts the second tier
+    ack, unread = to(standin, TEXTER)
+    assert unread["from"] == RELAY_LINE
+    assert case.id in unread["body"] and "not been read" in unread["body"]
+    assert "999bsl.co.uk" in unread["body"] and "text 999" in unread["body"]
+    assert analyse(unread["body"]).segments == 1
+    assert any("texter told it is not read yet" in m["text"] for m in cases.get(r, case.id).messages)
+    escalation_round(queues, run_jobs)
+    assert len(to(standin, TEXTER)) == 2  # once per case, however many reminders follow
+
+
+def test_a_case_read_in_time_sends_the_texter_no_warning(client, r, queues, run_jobs, standin):
+    relay_text(client, "please come")
+    run_jobs()
+    case = only_case(r)
+    escalation_round(queues, run_jobs)
+    cases.acknowledge(r, case.id, "console:olly")
+    for _ in range(3):
+        escalation_round(queues, run_jobs)
+    assert len(to(standin, TEXTER)) == 1
 
 
 def test_follow_up_threads_into_the_open_case(client, r, queues, run_jobs, standin):

@@ -21,6 +21,10 @@ log = logging.getLogger("signpost.workers.relay")
 
 TEXTER_WARNING = ("We could not pass your message to the control room. If you are in danger call 999 now, "
                   "or use 999bsl.co.uk for a BSL video call.")
+# Sent once, with the reminder that alerts the second tier: a texter whose message nobody has read must not wait
+# for an answer that is not coming. One SMS part (GSM-7, 155 characters with a case id).
+TEXTER_UNREAD = ("Case {id}: your message has not been read yet. We are still alerting the control room. If you are "
+                 "in danger, use 999bsl.co.uk or text 999 (emergencySMS).")
 
 
 def escalate(case_id: str, round: int) -> str:
@@ -39,8 +43,13 @@ def escalate(case_id: str, round: int) -> str:
     tier2 = round > s.relay_escalate_tiers_after and s.relay_escalate_to
     if tier2:
         numbers = numbers + tuple(n for n in s.relay_escalate_to if n not in numbers)
+    # The round that reaches the second tier, whether or not one is configured.
+    tell_texter = round == s.relay_escalate_tiers_after + 1 and classify(case.texter).answerable
     with r.pipeline(transaction=False) as p:
         line.forward(q, numbers, case.line, case.id, bodies, f"esc-{case.id}-{round}", pipeline=p)
+        if tell_texter:
+            line.enqueue_relay_send(q, case.texter, case.line, TEXTER_UNREAD.format(id=case.id),
+                                    f"unread-{case.id}-texter", case.id, pipeline=p)
         p.execute()
     fields: dict[str, Any] = {"repeats": round}
     reported = ["cases:realerted"] if round == 1 else []
@@ -49,7 +58,8 @@ def escalate(case_id: str, round: int) -> str:
         reported.append("cases:tier2")
     counters.count(r, reported, at=case.opened_at)  # on the day the case opened, as the reports count cases
     cases.mark(r, case.id, **fields)
-    cases.add_note(r, case.id, f"reminder {round} sent" + (" (second tier alerted)" if tier2 else ""))
+    cases.add_note(r, case.id, f"reminder {round} sent" + (" (second tier alerted)" if tier2 else "")
+                   + ("; texter told it is not read yet" if tell_texter else ""))
     q.enqueue_in(timedelta(seconds=s.relay_escalate_after), line.ESCALATE_JOB, case_id=case.id,
                  round=round + 1, job_id=f"escalate-{case.id}-{round + 1}")
     log.warning("relay case=%s unacknowledged after %ss: reminder %s%s", case.id, waited, round,
