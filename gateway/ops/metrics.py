@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from typing import Any
+from typing import Any, get_args
 
 import redis
 from flask import Blueprint, Response
@@ -32,6 +32,7 @@ from rq import Worker, get_current_job
 from rq.registry import FailedJobRegistry, ScheduledJobRegistry
 
 from gateway import redisdb, sending
+from gateway.phone import Kind
 from gateway.redisdb import PREFIX
 from gateway.relay import cases
 from gateway.reports import counters
@@ -50,6 +51,9 @@ INBOUND = Counter("signpost_inbound_texts", "Inbound texts by receiving number a
                   ["number", "decision"], registry=LOCAL)
 UNANSWERABLE = Counter("signpost_unanswerable_senders", "Inbound texts from senders that cannot receive SMS, by kind",
                        ["kind"], registry=LOCAL)
+for _kind in get_args(Kind):  # at zero from the start, like the 5xx counters below
+    if _kind != "phone":
+        UNANSWERABLE.labels(_kind)
 WEBHOOK_SECONDS = Histogram("signpost_webhook_duration_seconds", "Time to answer POST /sms",
                             buckets=(.002, .005, .01, .02, .05, .1, .25, .5, 1, 2.5, 5, 10), registry=LOCAL)
 RESPONSES = Counter("signpost_webhook_responses", "Answers to Twilio's webhooks by path and HTTP status",
