@@ -190,6 +190,28 @@ def test_reply_changes_rows(old, new, row, kind, before_sms, after_sms):
     assert facts(change.before_sms) == before_sms and facts(change.after_sms) == after_sms
 
 
+def test_reply_changes_list_the_relay_texters_other_texts():
+    """The approver sees a new 'not read yet' or failure wording, and a text dropped back to the built-in one."""
+    base = parse_book(BOOT)
+    edited = BOOT.replace("your message has not been read yet", "nobody has read your message yet", 1)
+    edited = edited.replace("We could not pass your message", "Your message could not be passed", 1)
+    rows = {(c.set, c.what, c.language): c for c in reply_changes(base, parse_book(edited))}
+    unread = rows.pop(("main", "relay 'not read yet' text on +447800002414", "en"))
+    failed = rows.pop(("main", "relay 'could not reach the control room' text on +447800002414", "en"))
+    assert rows == {}
+    assert unread.kind == failed.kind == "changed"
+    assert "nobody has read your message yet" in unread.after and "{id}" in unread.after
+    assert failed.after.startswith("Your message could not be passed") and failed.before.startswith("We could not")
+    assert failed.after_sms.segments == 1
+    start = BOOT.index("    # Sent once if nobody")  # the two texts and their comments, up to the blank line
+    without = BOOT[:start] + BOOT[BOOT.index("\n\n", start) + 1:]
+    assert "    relay_unread:" not in without and "    relay_failed:" not in without
+    gone = reply_changes(base, parse_book(without))
+    assert [(c.what, c.kind) for c in gone] == [
+        ("relay 'not read yet' text on +447800002414", "removed"),
+        ("relay 'could not reach the control room' text on +447800002414", "removed")]
+
+
 def test_reply_changes_cover_fixed_texts_danger_relay_and_removals():
     base = parse_book(BOOT)
     edited = BOOT

@@ -7,10 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from gateway.keywords import sms
+from gateway.keywords import rules, sms
 from gateway.keywords.book import KeywordBook
 from gateway.keywords.reader import load_book, parse_book
+from gateway.relay import cases
 from tests.keyword_files import mutate
+from workers import relay
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "keywords.yaml"
@@ -46,6 +48,7 @@ def _all_replies(book: KeywordBook) -> list[str]:
         texts += list((field or {}).values())
     texts += list(book.danger_reply.values())
     texts += [book.relay_ack(number) for number in book.relay_numbers]
+    texts += [book.relay_text(number, which) or "" for number in book.relay_numbers for which in ("unread", "failed")]
     return texts
 
 
@@ -85,6 +88,14 @@ def test_shipped_danger_default_and_relay(shipped: KeywordBook) -> None:
     assert shipped.relay_numbers == ("+447800002414",)
     ack = shipped.relay_ack("+447800002414")
     assert "control room" in ack and "999bsl.co.uk" in ack and "999" in ack
+    # The texter's other two texts are in the file for staff to edit, worded as the built-in ones.
+    assert shipped.relay_text("+447800002414", "unread") == relay.TEXTER_UNREAD
+    assert shipped.relay_text("+447800002414", "failed") == relay.TEXTER_WARNING
+
+
+def test_relay_unread_is_checked_with_a_case_id_as_long_as_a_real_one() -> None:
+    assert len(rules.SAMPLE_CASE_ID) == cases.ID_LENGTH
+    assert set(rules.SAMPLE_CASE_ID) <= set(cases.ALPHABET)
 
 
 # --- numbers -------------------------------------------------------------------------------------------

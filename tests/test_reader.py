@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from gateway.keywords import problems as catalogue
+from gateway.keywords import sms
 from gateway.keywords.problems import KeywordFileError, Problem
 from gateway.keywords.reader import load_book, parse_book
 from tests.keyword_files import BASE, WELSH, line_of, mutate, only_refusal, refusals
@@ -106,7 +107,9 @@ def test_load_book_reports_its_path(tmp_path: Path) -> None:
 
 LONG = "Call 999. " + "word " * 350  # 1760 characters: 12 SMS parts
 TOP = ("version", "default_set", "danger", "sets", "numbers", "publish_requires_approval")
-NUMBER_FIELDS = ("set", "kind", "rate_per_second", "confirmations", "relay", "relay_ack")
+NUMBER_FIELDS = ("set", "kind", "rate_per_second", "confirmations", "relay", "relay_ack", "relay_unread",
+                 "relay_failed")
+ACK_LINE = '    relay_ack: "Your message reached the control room. In danger, call 999."\n'
 
 REFUSALS = [
     # (old, new, marker on the expected line, entry, reason, code, args (those named))
@@ -193,6 +196,29 @@ REFUSALS = [
     ("relay_ack: \"Your message reached the control room. In danger, call 999.\"",
      "relay_ack: \"Your message reached the control room.\"", "relay_ack", "numbers.+447800002414.relay_ack",
      "call 999", "needs_999", {}),
+    (ACK_LINE, ACK_LINE + '    relay_unread: "Case {id}: nobody has read your message yet."\n', "relay_unread",
+     "numbers.+447800002414.relay_unread", "call 999", "needs_999", {}),
+    (ACK_LINE, ACK_LINE + '    relay_failed: "We could not pass your message on."\n', "relay_failed",
+     "numbers.+447800002414.relay_failed", "call 999", "needs_999", {}),
+    (ACK_LINE, ACK_LINE + '    relay_unread: "Case {case}: not read yet. In danger, call 999."\n', "relay_unread",
+     "numbers.+447800002414.relay_unread",
+     "{case} is not known and would be sent as written: the only placeholder here is {id}, the case id",
+     "unknown_relay_placeholder", {"placeholder": "{case}", "allowed": ("{id}",)}),
+    (ACK_LINE, ACK_LINE + '    relay_unread: "Case {id}: read by {opens}. In danger, call 999."\n',
+     "relay_unread", "numbers.+447800002414.relay_unread", "{opens} is not known",
+     "unknown_relay_placeholder", {"placeholder": "{opens}", "allowed": ("{id}",)}),
+    (ACK_LINE, ACK_LINE + '    relay_failed: "Case {id} failed. In danger, call 999."\n', "relay_failed",
+     "numbers.+447800002414.relay_failed",
+     "{id} is not known and would be sent as written: this text takes none",
+     "unknown_relay_placeholder", {"placeholder": "{id}", "allowed": ()}),
+    (ACK_LINE, ACK_LINE + f'    relay_unread: "{LONG}"\n', "relay_unread", "numbers.+447800002414.relay_unread",
+     "refused: 12 SMS parts (max 10)", "too_many_segments", {"segments": 12, "limit": 10}),
+    (ACK_LINE, ACK_LINE + f'    relay_failed: "{LONG}"\n', "relay_failed", "numbers.+447800002414.relay_failed",
+     "refused: 12 SMS parts (max 10)", "too_many_segments", {"segments": 12, "limit": 10}),
+    ("rate_per_second: 30}", 'rate_per_second: 30, relay_unread: "Case {id}. In danger, call 999."}',
+     "relay_unread", "numbers.82228.relay_unread", "only for numbers with relay: true", "relay_only", {}),
+    ("rate_per_second: 30}", 'rate_per_second: 30, relay_failed: "Not passed on. In danger, call 999."}',
+     "relay_failed", "numbers.82228.relay_failed", "only for numbers with relay: true", "relay_only", {}),
     ("{set: main, kind: short_code,", "{set: main, sett: main, kind: short_code,", "sett",
      "numbers.82228.sett", "unknown field 'sett'", "unknown_field", {"field": "sett", "expected": NUMBER_FIELDS}),
     ("  phrases: [help me, \"he's outside\", knife, kill*]", "  phrases: []", "phrases: []", "danger.phrases",
@@ -357,6 +383,39 @@ def test_danger_reply_by_language_must_cover_every_set() -> None:
     assert problem.entry == "danger.reply"
     assert problem.reason == "refused: no 'cy' text (a set answers in 'cy')"
     assert (problem.code, dict(problem.args)) == ("no_language_text", {"language": "cy"})
+
+
+def test_relay_unread_is_counted_with_a_case_id_in_place_of_id() -> None:
+    """{id} is sent as a 6-character case id: in UCS-2 that is two units more than the 4 written."""
+    words = "Case {id}: " + "\u0142" * 649 + " Call 999."  # 670 UCS-2 units as written: 10 parts of 67
+    as_sent = words.replace("{id}", "K7QD2X")
+    assert (sms.analyse(words).segments, sms.analyse(as_sent).segments) == (10, 11)
+    text = mutate(ACK_LINE, ACK_LINE + f'    relay_unread: "{words}"\n')
+    problem = only_refusal(text)
+    assert (problem.entry, problem.line, problem.code) == ("numbers.+447800002414.relay_unread",
+                                                           line_of(text, "relay_unread"), "too_many_segments")
+    assert problem.reason == "refused: 11 SMS parts (max 10)"
+    fits = words.replace(" Call 999.", " 999.")  # 5 units fewer: 10 parts with the case id
+    book = parse_book(mutate(ACK_LINE, ACK_LINE + f'    relay_unread: "{fits}"\n'))
+    assert book.relay_text("+447800002414", "unread") == fits
+
+
+def test_relay_texts_are_optional_and_read_by_language() -> None:
+    book = parse_book(BASE)
+    assert book.relay_text("+447800002414", "unread") is None
+    assert book.relay_text("+447800002414", "failed") is None
+    text = mutate(ACK_LINE, ACK_LINE + """    relay_unread:
+      en: "Case {id}: not read yet. In danger, call 999."
+      cy: "Achos {id}: heb ei ddarllen eto. Mewn perygl, ffoniwch 999."
+    relay_failed: "Not passed on. In danger, call 999."
+""")
+    book = parse_book(text)
+    assert book.relay_text("+447800002414", "unread") == "Case {id}: not read yet. In danger, call 999."
+    assert book.relay_text("07800 002414", "unread", "cy").startswith("Achos {id}:")
+    assert book.relay_text("+447800002414", "failed", "cy") == "Not passed on. In danger, call 999."
+    assert book.relay_text("82228", "failed") is None
+    with pytest.raises(ValueError, match="no relay text 'ack'"):
+        book.relay_text("+447800002414", "ack")
 
 
 # --- the codes -----------------------------------------------------------------------------------------

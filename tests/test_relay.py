@@ -6,12 +6,14 @@ import logging
 import re
 import time
 import xml.etree.ElementTree as ET
+from types import SimpleNamespace
 
 import pytest
 from rq import SimpleWorker
 from rq.registry import ScheduledJobRegistry
 
 from gateway import create_app, sending
+from gateway.keywords import versions
 from gateway.keywords.sms import analyse
 from gateway.relay import cases
 from gateway.sending import URGENT, enqueue_send
@@ -19,12 +21,14 @@ from gateway.texts import optouts
 from tests.conftest import (
     CONTROL_ROOM,
     RELAY_LINE,
+    ROOT,
     SUPERVISOR,
     TEXTER,
     inbound_form,
     post_signed,
     release_scheduled,
 )
+from workers import relay as relay_worker
 
 OTHER_TEXTER = "+447911000456"
 
@@ -136,6 +140,116 @@ def test_texter_is_told_once_when_nobody_has_read_their_text(client, r, queues, 
     assert len(to(standin, TEXTER)) == 2  # once per case, however many reminders follow
 
 
+# --- the texter's texts as staff wrote them (relay_unread, relay_failed in the live keywords) -----------------
+
+BOOT = (ROOT / "keywords.yaml").read_text()
+SHIPPED_UNREAD = """    relay_unread: >-
+      Case {id}: your message has not been read yet. We are still alerting the control room.
+      If you are in danger, use 999bsl.co.uk or text 999 (emergencySMS).
+"""
+SHIPPED_FAILED = """    relay_failed: >-
+      We could not pass your message to the control room. If you are in danger call 999 now,
+      or use 999bsl.co.uk for a BSL video call.
+"""
+STAFF_UNREAD = "Ref {id}: nobody has seen your text yet, we are still trying. In danger? 999bsl.co.uk or text 999."
+STAFF_FAILED = "Your text did not reach the control room. In danger call 999 or use 999bsl.co.uk."
+
+
+def keywords_with(unread: str | None, failed: str | None) -> str:
+    """The shipped keywords with the relay line's relay_unread / relay_failed replaced, or left out (None)."""
+    assert SHIPPED_UNREAD in BOOT and SHIPPED_FAILED in BOOT
+    text = BOOT.replace(SHIPPED_UNREAD, f'    relay_unread: "{unread}"\n' if unread else "")
+    return text.replace(SHIPPED_FAILED, f'    relay_failed: "{failed}"\n' if failed else "")
+
+
+@pytest.fixture
+def worker_books(monkeypatch):
+    """A fresh live book for the jobs run here, not one another test published into; dropped afterwards."""
+    monkeypatch.setattr(versions, "_worker_books", {})
+
+
+def publish_live(r, text: str) -> None:
+    versions.publish(r, text, "test", "relay texts", BOOT)
+    versions.live_book(r).expire()
+
+
+def unread_text(client, r, queues, run_jobs, standin) -> tuple[cases.Case, str]:
+    """Open a case and let it go unread until the texter is told; the case and what they were told."""
+    relay_text(client, "please come")
+    run_jobs()
+    case = only_case(r)
+    before = len(to(standin, TEXTER))
+    for _ in range(3):  # the third reminder alerts the second tier and tells the texter
+        escalation_round(queues, run_jobs)
+    told = to(standin, TEXTER)[before:]
+    assert len(told) == 1, told
+    return case, told[0]["body"]
+
+
+def test_texter_gets_the_live_keywords_unread_text_with_the_case_id(client, r, queues, run_jobs, standin,
+                                                                    worker_books):
+    publish_live(r, keywords_with(STAFF_UNREAD, STAFF_FAILED))
+    case, body = unread_text(client, r, queues, run_jobs, standin)
+    assert body == STAFF_UNREAD.replace("{id}", case.id)
+
+
+def test_texter_gets_the_built_in_unread_text_when_the_live_version_has_none(client, r, queues, run_jobs,
+                                                                             standin, worker_books):
+    """Versions published before relay_unread existed keep working: the built-in text goes out."""
+    publish_live(r, keywords_with(STAFF_UNREAD, None))
+    first, body = unread_text(client, r, queues, run_jobs, standin)
+    assert body == STAFF_UNREAD.replace("{id}", first.id)
+    cases.close(r, first.id, "test", 30)
+    publish_live(r, keywords_with(None, None))
+    case, body = unread_text(client, r, queues, run_jobs, standin)
+    assert case.id != first.id
+    assert body == relay_worker.TEXTER_UNREAD.format(id=case.id)
+
+
+def test_texter_gets_the_live_keywords_failure_text(client, r, queues, run_jobs, standin, worker_books):
+    publish_live(r, keywords_with(STAFF_UNREAD, STAFF_FAILED))
+    standin.fail_to(CONTROL_ROOM[0], status=500, code=20500)
+    relay_text(client, "please help me")
+    run_jobs()
+    run_retries_out(queues, run_jobs)
+    ack, warning = to(standin, TEXTER)
+    assert warning["body"] == STAFF_FAILED
+    assert "RELAY FAILURE" in to(standin, SUPERVISOR)[0]["body"]
+
+
+@pytest.mark.parametrize("broken", ["raises", "no book"])
+def test_unreadable_keywords_never_stop_the_texters_texts(client, r, queues, run_jobs, standin, worker_books,
+                                                         monkeypatch, caplog, broken):
+    """Whatever state the keywords are in, the texter is told, in the built-in words, and it is logged."""
+    publish_live(r, keywords_with(STAFF_UNREAD, STAFF_FAILED))
+
+    class NoBook:
+        def get(self):
+            return None
+
+    def live_book(*args, **kwargs):
+        if broken == "raises":
+            raise RuntimeError("keywords unreadable")
+        return NoBook()
+
+    # Only the relay jobs' view of the keywords breaks: the webhook and the senders' pacing keep theirs.
+    monkeypatch.setattr(relay_worker, "versions", SimpleNamespace(live_book=live_book))
+    caplog.set_level(logging.INFO, logger="signpost.workers.relay")
+    case, body = unread_text(client, r, queues, run_jobs, standin)
+    assert body == relay_worker.TEXTER_UNREAD.format(id=case.id)
+    standin.fail_to(CONTROL_ROOM[0], status=500, code=20500)
+    cases.close(r, case.id, "test", 30)
+    relay_text(client, "please help me")
+    run_jobs()
+    run_retries_out(queues, run_jobs)
+    assert to(standin, TEXTER)[-1]["body"] == relay_worker.TEXTER_WARNING
+    logged = [rec.getMessage() for rec in caplog.records if rec.name == "signpost.workers.relay"]
+    if broken == "raises":
+        assert sum("cannot read the live keywords" in line for line in logged) == 2, logged
+    else:
+        assert sum("no live keywords" in line for line in logged) == 2, logged
+
+
 def test_a_case_read_in_time_sends_the_texter_no_warning(client, r, queues, run_jobs, standin):
     relay_text(client, "please come")
     run_jobs()
@@ -229,19 +343,23 @@ def test_relay_is_served_before_a_keyword_backlog(client, r, queues, standin):
     assert backlog.count == 1000
 
 
-def test_forward_failure_is_never_silent(client, r, queues, run_jobs, standin):
-    standin.fail_to(CONTROL_ROOM[0], status=500, code=20500)
-    relay_text(client, "please help me")
-    case = only_case(r)
-    run_jobs()
+def run_retries_out(queues, run_jobs) -> None:
+    """Run every retry of the sends failing now, with the escalation reminders kept out of the way."""
     for _ in range(10):
-        # Retries of the failing forward; keep the escalation reminders out of the way.
         for job_id in ScheduledJobRegistry(queue=queues[0]).get_job_ids():
             if job_id.startswith("escalate-"):
                 ScheduledJobRegistry(queue=queues[0]).remove(job_id)
         if not release_scheduled(queues):
             break
         run_jobs()
+
+
+def test_forward_failure_is_never_silent(client, r, queues, run_jobs, standin):
+    standin.fail_to(CONTROL_ROOM[0], status=500, code=20500)
+    relay_text(client, "please help me")
+    case = only_case(r)
+    run_jobs()
+    run_retries_out(queues, run_jobs)
     (alert,) = to(standin, SUPERVISOR)
     assert "RELAY FAILURE" in alert["body"] and case.id in alert["body"] and TEXTER in alert["body"]
     told = [m["body"] for m in to(standin, TEXTER)]

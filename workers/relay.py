@@ -12,6 +12,8 @@ from rq import get_current_job
 from rq.job import Job
 
 from gateway import sending, settings
+from gateway.keywords import versions
+from gateway.keywords.rules import CASE_ID
 from gateway.phone import classify
 from gateway.redisdb import PREFIX
 from gateway.relay import cases, line
@@ -19,12 +21,30 @@ from gateway.reports import counters
 
 log = logging.getLogger("signpost.workers.relay")
 
+# The built-in texts to relay texters, sent where the live keywords give the line no relay_failed / relay_unread
+# (versions published before those fields existed) or cannot be read.
 TEXTER_WARNING = ("We could not pass your message to the control room. If you are in danger call 999 now, "
                   "or use 999bsl.co.uk for a BSL video call.")
 # Sent once, with the reminder that alerts the second tier: a texter whose message nobody has read must not wait
 # for an answer that is not coming. One SMS part (GSM-7, 155 characters with a case id).
 TEXTER_UNREAD = ("Case {id}: your message has not been read yet. We are still alerting the control room. If you are "
                  "in danger, use 999bsl.co.uk or text 999 (emergencySMS).")
+
+
+def texter_text(r: redis.Redis, relay_line: str, which: str, case_id: str) -> str:
+    """The live keywords' relay_unread / relay_failed text of `relay_line` ("unread" / "failed"), else the built-in
+    one, with {id} filled."""
+    builtin = TEXTER_UNREAD if which == "unread" else TEXTER_WARNING
+    try:
+        book = versions.live_book(r, settings.current().keywords_file).get()
+        if book is None:
+            log.error("relay case=%s: no live keywords loaded; sending the built-in %s text", case_id, which)
+        text = (book.relay_text(relay_line, which) if book is not None else None) or builtin
+    except Exception:
+        # The texter is told whatever the keywords' state: this message is about their safety.
+        log.exception("relay case=%s: cannot read the live keywords; sending the built-in %s text", case_id, which)
+        text = builtin
+    return text.replace(CASE_ID, case_id)
 
 
 def escalate(case_id: str, round: int) -> str:
@@ -48,7 +68,7 @@ def escalate(case_id: str, round: int) -> str:
     with r.pipeline(transaction=False) as p:
         line.forward(q, numbers, case.line, case.id, bodies, f"esc-{case.id}-{round}", pipeline=p)
         if tell_texter:
-            line.enqueue_relay_send(q, case.texter, case.line, TEXTER_UNREAD.format(id=case.id),
+            line.enqueue_relay_send(q, case.texter, case.line, texter_text(r, case.line, "unread", case.id),
                                     f"unread-{case.id}-texter", case.id, pipeline=p)
         p.execute()
     fields: dict[str, Any] = {"repeats": round}
@@ -88,8 +108,9 @@ def forward_failed(job: Job, connection: redis.Redis, exc_type: Any, exc: Any, t
             line.enqueue_relay_send(q, number, case.line, alert, f"fail-{case.id}-n{k}",
                                     case.id, pipeline=p)
         if classify(case.texter).answerable:
-            line.enqueue_relay_send(q, case.texter, case.line, TEXTER_WARNING, f"fail-{case.id}-texter",
-                                    case.id, pipeline=p)
+            warning = texter_text(connection, case.line, "failed", case.id)
+            line.enqueue_relay_send(q, case.texter, case.line, warning, f"fail-{case.id}-texter", case.id,
+                                    pipeline=p)
         p.execute()
     cases.mark(connection, case.id, forward_failed_at=time.time())
     cases.add_note(connection, case.id, "forward failed after retries: second tier alerted, texter told")

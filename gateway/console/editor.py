@@ -19,7 +19,7 @@ from flask_login import current_user
 
 from gateway.console import audit, bp
 from gateway.console.auth import client_addr, json_object, role_required, who
-from gateway.keywords import approval, hours, sms, versions
+from gateway.keywords import approval, hours, rules, sms, versions
 from gateway.keywords.book import KeywordBook
 from gateway.keywords.hours import DAYS
 from gateway.keywords.problems import KeywordFileError, Problem
@@ -172,7 +172,8 @@ def keywords() -> ResponseReturnValue:
         numbers.append({"number": number, "cfg": cfg,
                         "confirmations_default": "confirmations" not in raw,
                         "ack": dict(cfg.relay_ack or {}),
-                        "ack_info": {k: _sms_summary(v) for k, v in (cfg.relay_ack or {}).items()}})
+                        "ack_info": {k: _sms_summary(v) for k, v in (cfg.relay_ack or {}).items()},
+                        "unread": bool(cfg.relay_unread), "failed": bool(cfg.relay_failed)})
     sets = []
     for name, kset in book.sets.items():
         raw = (data.get("sets") or {}).get(name) or {}
@@ -453,6 +454,19 @@ def danger() -> ResponseReturnValue:
     return redirect(url_for("console.keywords"))
 
 
+# The texts a relay texter gets, as the relay line's page shows them: (file field, form prefix, label, hint).
+RELAY_TEXTS = (
+    ("relay_ack", "ack", "Relay acknowledgement",
+     "Sent back to every new relay texter, followed by their case reference. Must mention 999."),
+    ("relay_unread", "unread", "Not read yet",
+     "Sent once if nobody has read the case when the second tier is alerted. Write {id} where the case id goes "
+     "(counted as 6 characters); no other {...}. Must mention 999. Leave empty to send the built-in text."),
+    ("relay_failed", "failed", "Could not reach the control room",
+     "Sent if the text could not be passed to the control room after every retry. No {...}. Must mention 999. "
+     "Leave empty to send the built-in text."),
+)
+
+
 @bp.route("/numbers/<number>/relay-ack", methods=["GET", "POST"])
 @role_required("editor")
 def relay_ack(number: str) -> ResponseReturnValue:
@@ -463,39 +477,54 @@ def relay_ack(number: str) -> ResponseReturnValue:
         abort(404)
     set_name = str(cfg.get("set") or data.get("default_set"))
     language = str(((data.get("sets") or {}).get(set_name) or {}).get("language") or "en")
-    current = texts_of(cfg.get("relay_ack"), language)
-    languages = [language] + sorted(set(current) - {language})
-    shown = [{"name": f"ack_{lang}", "label": "Relay acknowledgement" + ("" if lang == language else f" [{lang}]"),
-              "sms": True, "required": lang == language,
-              "hint": "Sent back to every new relay texter, followed by their case reference."}
-             for lang in languages]
+    current = {field: texts_of(cfg.get(field), language) for field, _, _, _ in RELAY_TEXTS}
+    languages = [language] + sorted({lang for texts in current.values() for lang in texts} - {language})
+    shown = [{"name": f"{prefix}_{lang}", "label": label + ("" if lang == language else f" [{lang}]"),
+              "sms": True, "required": field == "relay_ack" and lang == language, "hint": hint,
+              "case_id": field == "relay_unread"}
+             for field, prefix, label, hint in RELAY_TEXTS for lang in languages]
     action = url_for("console.relay_ack", number=number)
-    title = f"Relay line {number}"
+    title = f"Relay line {number}: texts to the texter"
     if request.method == "GET":
-        return _text_form(title, shown, {f"ack_{k}": v for k, v in current.items()}, {}, [], action)
+        values = {f"{prefix}_{lang}": value for field, prefix, _, _ in RELAY_TEXTS
+                  for lang, value in current[field].items()}
+        return _text_form(title, shown, values, {}, [], action)
     form = request.form
-    collected = {lang: clean(form.get(f"ack_{lang}")) for lang in languages}
+    collected = {field: {lang: clean(form.get(f"{prefix}_{lang}")) for lang in languages}
+                 for field, prefix, _, _ in RELAY_TEXTS}
 
     def mutate(doc: dict[str, Any]) -> None:
-        doc["numbers"][number]["relay_ack"] = texts_value(collected, language) or ""
+        # The number's other fields (set, kind, rate...) stay as they are.
+        target = doc["numbers"][number]
+        target["relay_ack"] = texts_value(collected["relay_ack"], language) or ""
+        for field in ("relay_unread", "relay_failed"):
+            value = texts_value(collected[field], language)
+            if value is None:
+                target.pop(field, None)  # the built-in text is sent
+            else:
+                target[field] = value
 
-    fields: Fields = {f"ack_{lang}": (f"numbers.{number}.relay_ack" + ("" if lang == language else f".{lang}"),
-                                      lang != language) for lang in languages}
-    ok, errors, general, _ = save(mutate, fields, f"relay acknowledgement of {number}")
+    fields: Fields = {f"{prefix}_{lang}": (f"numbers.{number}.{field}" + ("" if lang == language else f".{lang}"),
+                                           lang != language)
+                      for field, prefix, _, _ in RELAY_TEXTS for lang in languages}
+    ok, errors, general, _ = save(mutate, fields, f"relay texts of {number}")
     if not ok:
         return _text_form(title, shown, form, errors, general, action, 400)
-    flash(f"Relay acknowledgement of {number} saved to the draft.", "info")
+    flash(f"Texts to relay texters on {number} saved to the draft.", "info")
     return redirect(url_for("console.keywords"))
 
 
 # --- live preview ------------------------------------------------------------------------------------------
 
-def preview(text: str, offers: str = "") -> dict[str, Any]:
+def preview(text: str, offers: str = "", case_id: bool = False) -> dict[str, Any]:
     """SMS facts of a reply as the checks see them: characters, encoding, parts, UCS-2 characters and fixes;
-    `offers`: the other languages' offers sent under it (help and default replies of a set offering several)."""
-    sent = f"{text}\n{offers}" if offers else text
+    `offers`: the other languages' offers sent under it (help and default replies of a set offering several);
+    `case_id`: a relay_unread text, counted with {id} replaced by a case id."""
+    filled = text.replace(rules.CASE_ID, rules.SAMPLE_CASE_ID) if case_id else text
+    sent = f"{filled}\n{offers}" if offers else filled
     info = sms.analyse(sent)
     return {
+        "case_id": filled if case_id else "",
         "offers": offers,
         "chars": info.chars,
         "encoding": info.encoding,
@@ -559,6 +588,8 @@ def api_preview() -> ResponseReturnValue:
         except ValueError as exc:
             return jsonify(error=f"at: {exc}"), 400
         return jsonify(closed_preview(text, {str(k): v for k, v in days.items()}, moment, language))
+    if payload.get("case_id") is True:
+        return jsonify(preview(text, case_id=True))
     set_name, language = payload.get("set"), payload.get("language")
     if set_name is None and language is None:
         return jsonify(preview(text))

@@ -14,6 +14,9 @@ from gateway.keywords.book import KeywordBook
 
 SET_TEXTS = (("default", "default reply"), ("help", "help reply"), ("optout_reply", "opt-out confirmation"),
              ("optin_reply", "opt-in confirmation"), ("danger_footer", "danger footer"))
+# A relay line's texts to the texter; relay_unread as written, with {id} where the case id goes.
+RELAY_TEXTS = (("relay_ack", "relay acknowledgement"), ("relay_unread", "relay 'not read yet' text"),
+               ("relay_failed", "relay 'could not reach the control room' text"))
 ALL_SETS = "(every set)"
 
 Key = tuple[str, str, str]  # (set, keyword or fixed text, language)
@@ -66,8 +69,9 @@ def replies(book: KeywordBook | None) -> dict[Key, str]:
     for language, text in _texts(book.danger_reply):
         found[(ALL_SETS, "danger reply", language)] = text
     for number, config in book.numbers.items():
-        for language, text in _texts(config.relay_ack):
-            found[(config.set, f"relay acknowledgement on {number}", language)] = text
+        for field, label in RELAY_TEXTS:
+            for language, text in _texts(getattr(config, field)):
+                found[(config.set, f"{label} on {number}", language)] = text
     return found
 
 

@@ -74,6 +74,9 @@ REFUSALS: dict[str, Callable[..., str]] = {
         + (f"; write it as {suggestion!r}" if suggestion else ""),
     "kind_mismatch": lambda kind, number, shape: f"{kind} does not fit {number} (a {shape})",
     "relay_only": lambda: "only for numbers with relay: true",
+    "unknown_relay_placeholder": lambda placeholder, allowed:
+        f"{placeholder} is not known and would be sent as written: "
+        + (f"the only placeholder here is {allowed[0]}, the case id" if allowed else "this text takes none"),
     "listed_twice": lambda number: f"{number} is listed twice",
     # replies (gateway.keywords.rules)
     "too_many_segments": lambda segments, limit: f"{segments} SMS parts (max {limit})",

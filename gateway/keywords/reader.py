@@ -15,6 +15,10 @@ Schema (keywords.yaml carries the same description, with comments, for the staff
                                       #   gateway on short codes, where Twilio does not; twilio on long codes)
         relay: true                   # optional: texts here go to people, not keyword matching
         relay_ack: TEXT               # required with relay: true, refused without it
+        relay_unread: TEXT            # optional, relay lines only: sent once to a texter whose case is still
+                                      #   unread when the second tier is alerted; {id} is the case id
+        relay_failed: TEXT            # optional, relay lines only: sent when a forward to the control room
+                                      #   failed after all retries (no placeholders)
     danger:                           # required
       phrases: [help me, knife, kill*]   # or {en: [...], cy: [...]}; a trailing * matches word starts
       reply: TEXT                     # the preamble put before any reply when a phrase is found
@@ -51,7 +55,10 @@ the set's language. Replies are trimmed and checked by gateway.keywords.rules: o
 is refused, including the danger preamble + blank line + each keyword reply, and the help and default replies
 with the other languages' offers under them; phone numbers in replies must be valid UK numbers. A closed_reply
 is counted with {opens} as long as it can be (hours.LONGEST_OPENS); {opens} in any other reply, or another
-{placeholder} in a closed_reply, is refused.
+{placeholder} in a closed_reply, is refused. relay_ack, relay_unread and relay_failed must mention 999, like
+default and help; relay_unread is counted with {id} as long as a case id (6 characters), and any other
+{placeholder} in relay_unread or relay_failed is refused. Without relay_unread or relay_failed the built-in texts
+of workers/relay.py are sent.
 
 A texter picks a language by texting one of its words (alone, or before a keyword), or a keyword alias listed
 under it; the gateway remembers the choice for their number (gateway.texts.languages) and the engine answers in
@@ -83,6 +90,7 @@ from gateway.keywords import rules
 from gateway.keywords.book import (
     CONFIRMATIONS,
     DEFAULT_RATES,
+    RELAY_TEXTS,
     SHORT_CODE,
     DangerPhrase,
     Keyword,
@@ -429,7 +437,7 @@ def _read_number(
         reader.refuse(key_node, entry, "bad_receiving_number", number=raw, suggestion=suggestion)
         return None
     fields = reader.mapping(node, entry, optional=("set", "kind", "rate_per_second", "confirmations", "relay",
-                                                   "relay_ack"), key=key_node)
+                                                   "relay_ack", *RELAY_TEXTS.values()), key=key_node)
     if fields is None:
         return None
     set_name = default_set
@@ -472,6 +480,7 @@ def _read_number(
             relay = None  # unknown: relay_ack can be neither required nor refused
         else:
             relay = bool(yaml.safe_load(rnode.value))
+    set_language = sets[set_name].language if set_name in sets else "en"
     ack: dict[str, str] = {}
     if relay is None:
         pass
@@ -479,7 +488,6 @@ def _read_number(
         if not relay:
             reader.refuse(fields["relay_ack"][0], f"{entry}.relay_ack", "relay_only")
         else:
-            set_language = sets[set_name].language if set_name in sets else "en"
             ack, nodes = reader.texts(fields["relay_ack"][1], f"{entry}.relay_ack", set_language)
             for lang, text in ack.items():
                 reader.report(nodes[lang], _at(entry, "relay_ack", lang, set_language),
@@ -487,7 +495,21 @@ def _read_number(
     elif relay:
         reader.refuse(key_node, entry, "missing_field", field="relay_ack",
                       what="the text sent back on a relay line")
-    return NumberConfig(number, set_name, kind, rate, bool(relay), _freeze(ack), confirmations=confirmations)
+    # Optional: versions published before these fields existed lack them, and the built-in texts are sent.
+    others: dict[str, dict[str, str]] = {}
+    for name in RELAY_TEXTS.values():
+        if relay is None or name not in fields:
+            continue
+        if not relay:
+            reader.refuse(fields[name][0], f"{entry}.{name}", "relay_only")
+            continue
+        others[name], nodes = reader.texts(fields[name][1], f"{entry}.{name}", set_language)
+        for lang, text in others[name].items():
+            reader.report(nodes[lang], _at(entry, name, lang, set_language),
+                          rules.relay_text(text, case_id=name == "relay_unread"))
+    return NumberConfig(number, set_name, kind, rate, bool(relay), _freeze(ack),
+                        relay_unread=_freeze(others.get("relay_unread")),
+                        relay_failed=_freeze(others.get("relay_failed")), confirmations=confirmations)
 
 
 def _syntax_problem(exc: yaml.YAMLError, source: str, text: str) -> Problem:

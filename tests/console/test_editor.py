@@ -14,6 +14,7 @@ from tests.conftest import ROOT, SHORT_CODE
 from tests.console.support import REFERER, post, token
 
 DVS = "/console/sets/main/keywords/DVS"
+BOOT = (ROOT / "keywords.yaml").read_text()
 GOOD = "Derbyshire Victim Services: call 0800 612 6505, any time. If you are in danger, call 999."
 
 
@@ -131,6 +132,90 @@ def test_danger_phrases_and_relay_ack(signed_in, r):
     ack = "Your message reached the control room. If you are in danger, call 999."
     assert post(client, ack_url, {"ack_en": ack}).status_code == 302
     assert draft_book(r).relay_ack("+447800002414") == ack
+
+
+RELAY_URL = "/console/numbers/+447800002414/relay-ack"
+ACK = ("Your message has reached the Derbyshire Police control room. Keep this thread open so we can reply to you. "
+       "For a BSL video call use 999bsl.co.uk. If you are in danger, call 999.")
+UNREAD = "Case {id}: nobody has read your text yet, we are still trying. In danger? 999bsl.co.uk or text 999."
+FAILED = "Your text did not reach the control room. In danger call 999 or use 999bsl.co.uk."
+
+
+def test_relay_page_edits_the_texters_messages_into_the_draft(signed_in, r):
+    client = signed_in("editor")
+    keywords_page = client.get("/console/keywords").get_data(as_text=True)
+    assert f'href="{RELAY_URL}">Edit texter messages</a>' in keywords_page
+    page = client.get(RELAY_URL).get_data(as_text=True)
+    for name in ("ack_en", "unread_en", "failed_en"):  # each with its live SMS preview
+        assert f'id="f-{name}" name="{name}"' in page and f'data-preview-for="f-{name}"' in page
+    assert "data-preview-case-id" in page[page.index('id="f-unread_en"'):page.index('id="f-failed_en"')]
+    assert unescape(page).count("has not been read yet") == 1  # the shipped wording, there to edit
+    assert post(client, RELAY_URL, {"ack_en": ACK, "unread_en": UNREAD, "failed_en": FAILED}).status_code == 302
+    book = draft_book(r)
+    assert book.relay_text("+447800002414", "unread") == UNREAD
+    assert book.relay_text("+447800002414", "failed") == FAILED
+    assert book.relay_ack("+447800002414") == ACK
+    config = book.number_config("+447800002414")
+    assert (config.kind, config.rate_per_second, config.relay) == ("long_code", 10, True)  # kept
+    assert audit.recent(r)[0]["action"] == "draft-edit"
+    # Emptied: the field leaves the file and the built-in text is sent.
+    assert post(client, RELAY_URL, {"ack_en": ACK, "unread_en": "", "failed_en": FAILED}).status_code == 302
+    assert draft_book(r).relay_text("+447800002414", "unread") is None
+    assert "relay_unread" not in versions.load_structure(versions.get_draft(r).text)["numbers"]["+447800002414"]
+    assert '"Not read yet" text: built-in' in client.get("/console/keywords").get_data(as_text=True)
+
+
+def test_relay_page_refuses_each_text_on_its_own_field(signed_in, r):
+    client = signed_in("editor")
+    cases = [
+        ({"unread_en": "Case {id}: not read yet."}, "unread_en", "must tell people in danger to call 999"),
+        ({"unread_en": "Case {ref}: not read yet. In danger, call 999."}, "unread_en",
+         "{ref} is not known and would be sent as written: the only placeholder here is {id}, the case id"),
+        ({"unread_en": "Case {id}. Call 999. " + "x " * 800}, "unread_en", "SMS parts (max 10)"),
+        ({"failed_en": "We could not pass it on."}, "failed_en", "must tell people in danger to call 999"),
+        ({"failed_en": "Case {id} failed. In danger, call 999."}, "failed_en",
+         "{id} is not known and would be sent as written: this text takes none"),
+        ({"ack_en": "Your message reached the control room."}, "ack_en", "must tell people in danger to call 999"),
+    ]
+    for changed, field, reason in cases:
+        form = {"ack_en": ACK, "unread_en": UNREAD, "failed_en": FAILED, **changed}
+        response = post(client, RELAY_URL, form)
+        assert response.status_code == 400, changed
+        html = unescape(response.get_data(as_text=True))
+        start = html.index(f'id="err-{field}"')
+        assert reason in html[start:start + 600], (field, reason, html[start:start + 600])
+        others = {"ack_en", "unread_en", "failed_en"} - {field}
+        assert not any(f'id="err-{other}"' in html for other in others), (field, html)
+        assert changed[field] in html  # what was typed is kept for correcting
+    assert versions.get_draft(r) is None
+
+
+def test_relay_page_keeps_other_languages_and_fields_of_the_number(signed_in, r):
+    client = signed_in("editor")
+    text = BOOT.replace("    relay_ack: >-\n", '    relay_unread: {en: "Case {id}: not read. Call 999.", '
+                                                 'cy: "Achos {id}: heb ei ddarllen. Ffoniwch 999."}\n'
+                                                 "    relay_ack: >-\n", 1)
+    text = text.replace(text[text.index("    # Sent once if nobody"):text.index("    # Sent if the text could")], "")
+    versions.save_draft(r, text, None, "console:ed")
+    page = client.get(RELAY_URL).get_data(as_text=True)
+    assert 'name="unread_cy"' in page and 'name="ack_cy"' in page and 'name="failed_cy"' in page
+    form = {"ack_en": ACK, "unread_en": UNREAD, "unread_cy": "Achos {id}: dim eto. Ffoniwch 999.",
+            "failed_en": FAILED}
+    assert post(client, RELAY_URL, form).status_code == 302
+    book = draft_book(r)
+    assert book.relay_text("+447800002414", "unread", "cy") == "Achos {id}: dim eto. Ffoniwch 999."
+    assert book.relay_text("+447800002414", "failed", "cy") == FAILED  # none in cy: the set's language
+
+
+def test_preview_api_counts_a_case_id_in_place_of_id(signed_in):
+    client = signed_in("editor")
+    headers = {**REFERER, "X-CSRFToken": token(client)}
+    text = "Case {id}: \u0142" + "a" * 58  # 70 UCS-2 units as written: one part; 72 with a case id: two
+    facts = client.post("/console/api/preview", json={"text": text, "case_id": True}, headers=headers).get_json()
+    assert facts["segments"] == 2 and facts["chars"] == 72
+    assert facts["case_id"] == text.replace("{id}", "KQDXHM")
+    plain = client.post("/console/api/preview", json={"text": text}, headers=headers).get_json()
+    assert plain["segments"] == 1
 
 
 def test_preview_api(signed_in):

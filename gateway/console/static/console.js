@@ -29,6 +29,9 @@
     summary.appendChild(document.createTextNode(" SMS part" + (data.segments === 1 ? "" : "s") +
       " (" + data.per_part + " characters per part)"));
     box.appendChild(summary);
+    if (data.case_id) {
+      box.appendChild(el("p", {"class": "pv-offers"}, "Counted with {id} as a case id, as sent: " + data.case_id));
+    }
     if (data.offers) {
       box.appendChild(el("p", {"class": "pv-offers"}, "Counted with the other languages sent under it: " +
         data.offers.split("\n").join(" / ")));
@@ -103,6 +106,7 @@
           data.set = area.dataset.previewSet;
           data.language = area.dataset.previewLanguage;
         }
+        if (area.hasAttribute("data-preview-case-id")) data.case_id = true;
         return JSON.stringify(data);
       }
       data.hours = {};
