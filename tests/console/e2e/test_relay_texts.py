@@ -11,7 +11,7 @@ from tests.console.e2e.browser import DESKTOP, sign_in
 from tests.console.support import make_user
 
 
-def test_relay_texts_edited_with_the_case_id_counted(server, browser, r):
+def test_relay_texts_edited_with_the_case_id_counted(server, browser, r, shots):
     make_user(r, "edna", "editor")
     page = sign_in(browser, server, "edna", viewport=DESKTOP)
     page.goto(f"{server}/console/keywords")
@@ -25,6 +25,7 @@ def test_relay_texts_edited_with_the_case_id_counted(server, browser, r):
     expect(segments).to_have_text("2")
     unread.fill("Case {id}: nobody has read it yet. In danger, call 999.")
     expect(segments).to_have_text("1")
+    page.screenshot(path=str(shots / "relay-texts.png"), full_page=True)
     page.get_by_label("Could not reach the control room").fill("Not passed on.")
     page.get_by_role("button", name="Save to draft").click()
     expect(page.locator("#err-failed_en")).to_contain_text("must tell people in danger to call 999")
