@@ -229,11 +229,68 @@ def test_forget_with_nothing_held_asks_nothing_and_is_audited(runner, r):
     assert len(audit.recent(r, action="texter-forgotten")) == 1
 
 
+# --- senders the service cannot answer, staff, and what is printed -----------------------------------------
+
+
+@pytest.mark.parametrize("sender", ["+447700900123", "+4477009"])  # unallocated (drama range), cut off
+def test_a_sender_that_could_not_be_answered_still_has_its_records_shown_and_forgotten(runner, text, r, sender):
+    """Their texts were kept under the number as Twilio gave it: an access or erasure request must reach them."""
+    text(KNIFE, texter=sender, to=RELAY_LINE)
+    (case,) = cases.open_cases(r)
+    text(f"CLOSE {case.id}", texter=CONTROL_ROOM[0], to=RELAY_LINE)
+    shown = runner.invoke(args=["texter", "show", sender, "--by", "alice"])
+    assert shown.exit_code == 0, shown.output
+    assert KNIFE in shown.output and case.id in shown.output
+    assert "cannot be answered by SMS" in shown.output
+    forgotten = runner.invoke(args=["texter", "forget", sender, "--by", "alice", "--yes"])
+    assert forgotten.exit_code == 0, forgotten.output
+    assert cases.get(r, case.id) is None
+
+
+def test_show_names_no_member_of_staff(runner, text, r):
+    """The output answers the texter's request: control-room numbers and staff names are not theirs to see."""
+    case = relay_case(text, r, TEXTER, close=False)
+    cases.acknowledge(r, case.id, "console:olly")
+    cases.add_outbound(r, case.id, "Stay on the line", "console:olly")
+    for args in (["texter", "show", TEXTER, "--by", "alice"], ["texter", "show", TEXTER, "--by", "alice", "--json"]):
+        output = runner.invoke(args=args).output
+        assert ON_THE_WAY in output and "Stay on the line" in output
+        assert CONTROL_ROOM[0] not in output and CONTROL_ROOM[0][-9:] not in output and "olly" not in output
+        assert "control room" in output
+
+
+def test_show_escapes_characters_that_act_on_a_terminal(runner, text, r):
+    text("help \x9b2J \x1b[31m here", to=RELAY_LINE)
+    output = runner.invoke(args=["texter", "show", TEXTER, "--by", "alice"]).output
+    assert "\x9b" not in output and "\x1b" not in output and "help" in output
+
+
+def test_forget_keeps_a_language_picked_after_it_looked(text, r, settings, monkeypatch):
+    text("POLSKI")
+    looked = records.held
+
+    def held_then_a_new_pick(*args):
+        found = looked(*args)
+        languages.remember(r, settings, TEXTER, "en")  # the texter texts ENGLISH meanwhile
+        return found
+
+    monkeypatch.setattr(records, "held", held_then_a_new_pick)
+    done = records.forget(r, settings, TEXTER)
+    assert done.language == 0 and languages.recall(r, settings, TEXTER) == "en"
+
+
+def test_forgetting_a_case_leaves_none_of_its_keys(text, r, settings):
+    case = relay_case(text, r, TEXTER)
+    r.set(cases.forward_failed_key(case.id), "1")
+    records.forget(r, settings, TEXTER)
+    assert list(r.scan_iter(match=f"signpost:*{case.id}*")) == []  # RQ's job records are RQ's: see the README
+
+
 # --- bad input ----------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("command", [["show", "--by", "alice"], ["forget", "--by", "alice", "--yes"]])
-@pytest.mark.parametrize("number", ["junk", "82228", "+4477009", "VODAFONE", "", "0" * 200, "+44 7911 \x1b[2J"])
+@pytest.mark.parametrize("number", ["junk", "82228", "VODAFONE", "", "0" * 200, "+44 7911 \x1b[2J"])
 def test_a_bad_number_is_a_usage_error(runner, r, command, number):
     result = runner.invoke(args=["texter", *command[:1], number, *command[1:]])
     assert result.exit_code == 2, result.output

@@ -15,7 +15,6 @@ from gateway import sending, settings
 from gateway.keywords import versions
 from gateway.keywords.rules import CASE_ID
 from gateway.phone import classify
-from gateway.redisdb import PREFIX
 from gateway.relay import cases, line
 from gateway.reports import counters
 
@@ -96,7 +95,7 @@ def forward_failed(job: Job, connection: redis.Redis, exc_type: Any, exc: Any, t
     if case is None:
         return
     # One warning per case, however many forward parts fail.
-    if not connection.set(f"{PREFIX}case:{case.id}:forward-failed", "1", nx=True, ex=7 * 24 * 3600):
+    if not connection.set(cases.forward_failed_key(case.id), "1", nx=True, ex=7 * 24 * 3600):
         return
     s = settings.current()
     q = sending.queue(sending.RELAY, connection)

@@ -33,6 +33,11 @@ def messages_key(case_id: str) -> str:
     return f"{PREFIX}case:{case_id}:messages"
 
 
+def forward_failed_key(case_id: str) -> str:
+    """Marks a case whose forward failed after every retry (one warning per case)."""
+    return f"{PREFIX}case:{case_id}:forward-failed"
+
+
 def open_key(line: str, texter: str) -> str:
     """The id of the texter's open case on a relay line (follow-up texts thread into it)."""
     return f"{PREFIX}case-open:{line}:{texter}"
@@ -225,7 +230,7 @@ def delete_closed(r: redis.Redis, case_id: str) -> bool:
                 if p.hget(case_key(case_id), "state") != CLOSED.encode():
                     return False
                 p.multi()
-                p.delete(case_key(case_id), messages_key(case_id))
+                p.delete(case_key(case_id), messages_key(case_id), forward_failed_key(case_id))
                 p.zrem(ALL_INDEX, case_id)
                 p.zrem(OPEN_INDEX, case_id)
                 p.execute()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import NoReturn
 
 import click
@@ -17,14 +18,26 @@ from gateway.texts import records
 texter_cli = AppGroup("texter", help="One texter's records: show them (access request) or forget them (erasure).")
 
 
+# A sender the service could not answer (cut off, or in no allocated range) still has its texts kept, under the
+# number exactly as Twilio gave it: digits, perhaps after a +.
+_UNANSWERED_NUMBER = re.compile(r"^\+?\d{4,20}$")
+
+
 def _texter_number(ctx: click.Context, param: click.Parameter, value: str) -> str:
-    """NUMBER in E.164, as the service stores a texter's number; a usage error for anything else."""
+    """NUMBER as the service stores a texter's number (E.164, or as Twilio gave an unanswerable one)."""
     sender = phone.classify(value)
-    if sender.e164 is None:
-        shown = json.dumps(value[:phone.SHOWN_MAX], ensure_ascii=False)
-        raise click.BadParameter(f"{shown} is not a phone number a texter could text from ({sender.kind}); "
-                                 "give it as +447911000123 or 07911 000123", ctx, param)
-    return sender.e164
+    if sender.e164 is not None:
+        return sender.e164
+    if sender.kind in ("invalid", "local_only") and _UNANSWERED_NUMBER.match(value.strip()):
+        return sender.shown
+    shown = json.dumps(value[:phone.SHOWN_MAX], ensure_ascii=False)
+    raise click.BadParameter(f"{shown} is not a phone number a texter could text from ({sender.kind}); "
+                             "give it as +447911000123 or 07911 000123", ctx, param)
+
+
+def _unanswerable_note(number: str) -> None:
+    if phone.classify(number).e164 is None:
+        click.echo(f"({number} cannot be answered by SMS: its records are kept under the number as Twilio gave it)")
 
 
 def _staff_name(ctx: click.Context, param: click.Parameter, value: str) -> str:
@@ -45,8 +58,10 @@ def show_texter(number: str, by: str, as_json: bool) -> None:
     found = records.held(sp.redis, sp.settings, number)
     audit.record(sp.redis, f"cli:{by}", "texter-shown", phone.mask(number))
     if as_json:
-        click.echo(json.dumps(records.as_json(found), indent=2, ensure_ascii=False))
+        # ASCII with escapes: still JSON, and nothing a texter wrote can act on the terminal.
+        click.echo(json.dumps(records.as_json(found), indent=2))
     else:
+        _unanswerable_note(number)
         click.echo("\n".join(records.as_text(found)))
 
 
@@ -61,6 +76,7 @@ def forget_texter(number: str, by: str, yes: bool) -> None:
     found = records.held(sp.redis, sp.settings, number)
     if found.open_cases:
         _refuse_open([case.id for case in found.open_cases])
+    _unanswerable_note(number)
     click.echo(f"{number}: {len(found.messages)} message-log entries, language {found.language or 'none'}, "
                f"{len(found.closed_cases)} closed relay cases to delete.")
     kept = f" (from {', '.join(found.optouts)})" if found.optouts else " (none held)"

@@ -29,6 +29,16 @@ def recall(r: redis.Redis, settings: Settings, texter: str) -> str | None:
     return raw.decode() if raw else None
 
 
-def forget(r: redis.Redis | redis.client.Pipeline, settings: Settings, texter: str) -> None:
-    """Drop `texter`'s pick."""
-    r.delete(language_key(settings, texter))
+def forget(r: redis.Redis, settings: Settings, texter: str, language: str) -> bool:
+    """Drop `texter`'s pick if it is still `language`: a pick made since it was read is theirs to keep."""
+    key = language_key(settings, texter)
+    with r.pipeline() as p:
+        try:
+            p.watch(key)
+            if p.get(key) != language.encode():
+                return False
+            p.multi()
+            p.delete(key)
+            return bool(p.execute()[0])
+        except redis.WatchError:
+            return False

@@ -23,6 +23,7 @@ from gateway.settings import Settings
 from gateway.texts import languages, msglog, optouts
 
 KINDS = ("message log", "language", "opt-outs", "relay cases")
+STAFF = "control room"  # shown for whoever in the control room acted: staff are not the texter's to know
 # Shown in this order; any other field an entry has follows them.
 _ENTRY_FIELDS = ("direction", "number", "ours", "chars", "kind", "keyword", "status", "error_code", "status_at",
                  "ref", "id")
@@ -104,10 +105,9 @@ def forget(r: redis.Redis, settings: Settings, number: str) -> Forgotten:
     if found.open_cases:
         raise OpenCaseError([case.id for case in found.open_cases])
     deleted = msglog.delete(r, list(found.messages))
-    if found.language is not None:
-        languages.forget(r, settings, number)
+    language = found.language is not None and languages.forget(r, settings, number, found.language)
     closed = sum(cases.delete_closed(r, case.id) for case in found.closed_cases)
-    return Forgotten(deleted, int(found.language is not None), closed, len(found.optouts))
+    return Forgotten(deleted, int(language), closed, len(found.optouts))
 
 
 def iso(value: float | str | None) -> str | None:
@@ -121,23 +121,33 @@ def _times(record: dict[str, Any]) -> dict[str, Any]:
     return {k: iso(v) if k in _TIMES else v for k, v in record.items()}
 
 
+def _case(case: cases.Case) -> dict[str, Any]:
+    """A case as the texter may see it: who in the control room acted is not theirs to know."""
+    record = _times(asdict(case))
+    for name in ("acknowledged_by", "closed_by"):
+        if record.get(name):
+            record[name] = STAFF
+    record["messages"] = [_times({**m, "by": "texter" if m.get("direction") == "in" else STAFF}
+                                 if m.get("by") else m) for m in case.messages]
+    return record
+
+
 def as_json(found: Held) -> dict[str, Any]:
-    """Everything held, JSON-ready, times in ISO 8601."""
+    """Everything held, JSON-ready, times in ISO 8601, staff not named."""
     return {
         "number": found.number,
         "masked": mask(found.number),
         "message_log": [{"entry": entry_id, **_times(entry)} for entry_id, entry in found.messages.items()],
         "language": found.language,
         "optouts": [{"our_number": ours, **_times(value)} for ours, value in found.optouts.items()],
-        "relay_cases": [{**_times(asdict(case)), "messages": [_times(m) for m in case.messages]}
-                        for case in found.cases],
+        "relay_cases": [_case(case) for case in found.cases],
         "nothing_held": found.nothing_held(),
     }
 
 
 def _quoted(text: Any) -> str:
-    # Texts come from texters: quoted as JSON so control characters cannot act on the terminal.
-    return json.dumps(text, ensure_ascii=False)
+    # Texts come from texters: quoted as JSON, and anything unprintable escaped, so nothing acts on the terminal.
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in json.dumps(text, ensure_ascii=False))
 
 
 def _entry_line(entry: dict[str, str]) -> str:
@@ -149,13 +159,13 @@ def _entry_line(entry: dict[str, str]) -> str:
 def _case_lines(case: cases.Case) -> list[str]:
     steps = [f"opened {iso(case.opened_at)}"]
     if case.acknowledged_at is not None:
-        steps.append(f"acknowledged {iso(case.acknowledged_at)} by {case.acknowledged_by}")
+        steps.append(f"acknowledged {iso(case.acknowledged_at)} by the {STAFF}")
     if case.closed_at is not None:
-        steps.append(f"closed {iso(case.closed_at)} by {case.closed_by}")
+        steps.append(f"closed {iso(case.closed_at)} by the {STAFF}")
     lines = [f"  Case {case.id} on {case.line}: {case.state.upper() if case.is_open else case.state}",
              f"    {', '.join(steps)}; {case.repeats} reminders"]
     for m in case.messages:
-        who = "texter" if m.get("direction") == "in" else (m.get("by") or "-")
+        who = "texter" if m.get("direction") == "in" else STAFF if m.get("by") else "-"
         lines.append(f"    {iso(m.get('at'))}  {m.get('direction', '?'):<4} {who}: {_quoted(m.get('text'))}")
     return lines
 
