@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import click
+import redis
 from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 
@@ -155,9 +156,16 @@ def _book_to_simulate(path: str | None) -> tuple[KeywordBook, str]:
     book = sp.book
     if book is None:
         raise click.ClickException("no keywords loaded: run `keywords check` to see why the file is refused")
-    if sp.live.number:
-        return book, f"version {sp.live.number}, live in Redis"
-    return book, f"{book.source} (the bootstrap file: nothing published)"
+    try:
+        live = versions.live_number(sp.redis)
+    except redis.RedisError as exc:
+        return book, (f"{sp.live.describe()} (Redis cannot be reached: {type(exc).__name__}; texters may be "
+                      "getting a version published there)")
+    if live is None:
+        return book, f"{book.source} (the bootstrap file: nothing published)"
+    if live != sp.live.number:
+        return book, f"{sp.live.describe()} (version {live} is live in Redis but could not be read)"
+    return book, f"version {live}, live in Redis"
 
 
 def register(app: Flask) -> None:

@@ -9,6 +9,7 @@ import sys
 
 import pytest
 
+from gateway import create_app
 from gateway.keywords import versions
 from tests.conftest import ROOT
 from tests.keyword_files import BAD_FILES, bad_file
@@ -79,6 +80,15 @@ def test_simulate_says_which_keywords_answered(runner, r):
     versions.publish(r, (ROOT / "keywords.yaml").read_text().replace("0800 612 6505", "0800 000 0001"), "cli", "test")
     result = runner.invoke(args=["simulate", "DVS"])
     assert "keywords: version 1, live in Redis" in result.output and "0800 000 0001" in result.output
+
+
+def test_simulate_says_so_when_redis_cannot_be_reached(config):
+    """Staff must not take the bootstrap file's replies for the live ones when the live version cannot be read."""
+    app = create_app({**config, "REDIS_URL": "redis://127.0.0.1:1/0", "REDIS_TIMEOUT": 0.5})
+    result = app.test_cli_runner().invoke(args=["simulate", "DVS"])
+    assert result.exit_code == 0, result.output
+    line = next(x for x in result.output.splitlines() if x.startswith("keywords: "))
+    assert "Redis cannot be reached" in line and "nothing published" not in line
 
 
 def test_simulate_a_file_before_it_is_published(runner, r, tmp_path):
