@@ -163,7 +163,9 @@ def test_store_keeps_the_pick_for_retention_days_under_a_digest(r, days):
     assert languages.recall(r, settings, TEXTER) == "pl"
     assert languages.recall(r, settings, OTHER) is None
     assert languages.recall(r, Settings(secret_key="other", retention_days=days), TEXTER) is None
-    languages.forget(r, settings, TEXTER)
+    assert languages.forget(r, settings, TEXTER, "en") is False  # not the pick it holds: kept
+    assert languages.recall(r, settings, TEXTER) == "pl"
+    assert languages.forget(r, settings, TEXTER, "pl") is True
     assert languages.recall(r, settings, TEXTER) is None
 
 
