@@ -203,20 +203,21 @@ def test_reply_changes_list_the_relay_texters_other_texts():
     assert "nobody has read your message yet" in unread.after and "{id}" in unread.after
     assert failed.after.startswith("Your message could not be passed") and failed.before.startswith("We could not")
     assert failed.after_sms.segments == 1
-    start = BOOT.index("    # Sent once if nobody")  # the two texts and their comments, up to the blank line
+    start = BOOT.index("    # Sent once if nobody")  # the three texts and their comments, up to the blank line
     without = BOOT[:start] + BOOT[BOOT.index("\n\n", start) + 1:]
-    assert "    relay_unread:" not in without and "    relay_failed:" not in without
+    assert all(f"    {name}:" not in without for name in ("relay_unread", "relay_failed", "relay_read"))
     gone = reply_changes(base, parse_book(without))
     assert [(c.what, c.kind) for c in gone] == [
         ("relay 'not read yet' text on +447800002414", "removed"),
-        ("relay 'could not reach the control room' text on +447800002414", "removed")]
+        ("relay 'could not reach the control room' text on +447800002414", "removed"),
+        ("relay 'your message has been read' text on +447800002414", "removed")]
 
 
 def test_reply_changes_cover_fixed_texts_danger_relay_and_removals():
     base = parse_book(BOOT)
     edited = BOOT
     for words in ("For support, text one word", "Police and Crime Commissioner text service",
-                  "Keep this thread open", "This is an automatic reply"):
+                  "Keep this thread open so", "This is an automatic reply"):
         assert edited.count(words) == 1, words
         edited = edited.replace(words, words + " (now)")
     new = parse_book(edited)

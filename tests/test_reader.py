@@ -108,7 +108,7 @@ def test_load_book_reports_its_path(tmp_path: Path) -> None:
 LONG = "Call 999. " + "word " * 350  # 1760 characters: 12 SMS parts
 TOP = ("version", "default_set", "danger", "sets", "numbers", "publish_requires_approval")
 NUMBER_FIELDS = ("set", "kind", "rate_per_second", "confirmations", "relay", "relay_ack", "relay_unread",
-                 "relay_failed")
+                 "relay_failed", "relay_read")
 ACK_LINE = '    relay_ack: "Your message reached the control room. In danger, call 999."\n'
 
 REFUSALS = [

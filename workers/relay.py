@@ -13,37 +13,20 @@ from rq.job import Job
 
 from gateway import sending, settings
 from gateway.keywords import versions
-from gateway.keywords.rules import CASE_ID
 from gateway.phone import classify
 from gateway.relay import cases, line
 from gateway.reports import counters
 
 log = logging.getLogger("signpost.workers.relay")
 
-# The built-in texts to relay texters, sent where the live keywords give the line no relay_failed / relay_unread
-# (versions published before those fields existed) or cannot be read.
-TEXTER_WARNING = ("We could not pass your message to the control room. If you are in danger call 999 now, "
-                  "or use 999bsl.co.uk for a BSL video call.")
-# Sent once, with the reminder that alerts the second tier: a texter whose message nobody has read must not wait
-# for an answer that is not coming. One SMS part (GSM-7, 155 characters with a case id).
-TEXTER_UNREAD = ("Case {id}: your message has not been read yet. We are still alerting the control room. If you are "
-                 "in danger, use 999bsl.co.uk or text 999 (emergencySMS).")
+# The built-in texts live with the rest of the relay line (the web process sends the "read" one too).
+TEXTER_UNREAD, TEXTER_WARNING = line.TEXTER_UNREAD, line.TEXTER_WARNING
 
 
 def texter_text(r: redis.Redis, relay_line: str, which: str, case_id: str) -> str:
-    """The live keywords' relay_unread / relay_failed text of `relay_line` ("unread" / "failed"), else the built-in
-    one, with {id} filled."""
-    builtin = TEXTER_UNREAD if which == "unread" else TEXTER_WARNING
-    try:
-        book = versions.live_book(r, settings.current().keywords_file).get()
-        if book is None:
-            log.error("relay case=%s: no live keywords loaded; sending the built-in %s text", case_id, which)
-        text = (book.relay_text(relay_line, which) if book is not None else None) or builtin
-    except Exception:
-        # The texter is told whatever the keywords' state: this message is about their safety.
-        log.exception("relay case=%s: cannot read the live keywords; sending the built-in %s text", case_id, which)
-        text = builtin
-    return text.replace(CASE_ID, case_id)
+    """line.texter_text with the worker's live book of `r`."""
+    return line.texter_text(lambda: versions.live_book(r, settings.current().keywords_file).get(),
+                            relay_line, which, case_id, log)
 
 
 def escalate(case_id: str, round: int) -> str:

@@ -20,7 +20,7 @@ from flask_login import current_user
 from gateway.console import audit, bp
 from gateway.console.auth import client_addr, json_object, role_required, who
 from gateway.keywords import approval, hours, rules, sms, versions
-from gateway.keywords.book import KeywordBook
+from gateway.keywords.book import CASE_ID_TEXTS, KeywordBook
 from gateway.keywords.hours import DAYS
 from gateway.keywords.problems import KeywordFileError, Problem
 from gateway.keywords.reader import parse_book
@@ -173,7 +173,8 @@ def keywords() -> ResponseReturnValue:
                         "confirmations_default": "confirmations" not in raw,
                         "ack": dict(cfg.relay_ack or {}),
                         "ack_info": {k: _sms_summary(v) for k, v in (cfg.relay_ack or {}).items()},
-                        "unread": bool(cfg.relay_unread), "failed": bool(cfg.relay_failed)})
+                        "unread": bool(cfg.relay_unread), "failed": bool(cfg.relay_failed),
+                        "read": bool(cfg.relay_read)})
     sets = []
     for name, kset in book.sets.items():
         raw = (data.get("sets") or {}).get(name) or {}
@@ -464,6 +465,10 @@ RELAY_TEXTS = (
     ("relay_failed", "failed", "Could not reach the control room",
      "Sent if the text could not be passed to the control room after every retry. No {...}. Must mention 999. "
      "Leave empty to send the built-in text."),
+    ("relay_read", "read", "Read by the control room",
+     "Sent once when someone acknowledges the case (ACK or the Acknowledge button), not with a reply. Write {id} "
+     "where the case id goes (counted as 6 characters); no other {...}. Must mention 999. Leave empty to send "
+     "the built-in text."),
 )
 
 
@@ -481,7 +486,7 @@ def relay_ack(number: str) -> ResponseReturnValue:
     languages = [language] + sorted({lang for texts in current.values() for lang in texts} - {language})
     shown = [{"name": f"{prefix}_{lang}", "label": label + ("" if lang == language else f" [{lang}]"),
               "sms": True, "required": field == "relay_ack" and lang == language, "hint": hint,
-              "case_id": field == "relay_unread"}
+              "case_id": field in CASE_ID_TEXTS}
              for field, prefix, label, hint in RELAY_TEXTS for lang in languages]
     action = url_for("console.relay_ack", number=number)
     title = f"Relay line {number}: texts to the texter"
@@ -497,7 +502,7 @@ def relay_ack(number: str) -> ResponseReturnValue:
         # The number's other fields (set, kind, rate...) stay as they are.
         target = doc["numbers"][number]
         target["relay_ack"] = texts_value(collected["relay_ack"], language) or ""
-        for field in ("relay_unread", "relay_failed"):
+        for field in ("relay_unread", "relay_failed", "relay_read"):
             value = texts_value(collected[field], language)
             if value is None:
                 target.pop(field, None)  # the built-in text is sent
@@ -519,7 +524,7 @@ def relay_ack(number: str) -> ResponseReturnValue:
 def preview(text: str, offers: str = "", case_id: bool = False) -> dict[str, Any]:
     """SMS facts of a reply as the checks see them: characters, encoding, parts, UCS-2 characters and fixes;
     `offers`: the other languages' offers sent under it (help and default replies of a set offering several);
-    `case_id`: a relay_unread text, counted with {id} replaced by a case id."""
+    `case_id`: a relay_unread or relay_read text, counted with {id} replaced by a case id."""
     filled = text.replace(rules.CASE_ID, rules.SAMPLE_CASE_ID) if case_id else text
     sent = f"{filled}\n{offers}" if offers else filled
     info = sms.analyse(sent)

@@ -100,7 +100,7 @@ def case_action(case_id: str, action: str) -> ResponseReturnValue:
     sp = signpost()
     found = _case_or_404(case_id)
     if action == "ack":
-        done = commands.acknowledge(sp.redis, found.id, who())
+        done = commands.acknowledge(sp.redis, sp.queues, lambda: sp.book, found.id, who())
         message = "Acknowledged: reminders stopped." if done else "Not acknowledged: the case is closed."
     elif action == "reply":
         text = request.form.get("text", "").strip()

@@ -22,10 +22,13 @@ DEFAULT_RATES = {"short_code": 30.0, "long_code": 10.0}
 # (https://help.twilio.com/hc/en-us/articles/223181748-Customizing-HELP-STOP-messages-for-SMS-filtering).
 CONFIRMATIONS = ("gateway", "twilio")
 DEFAULT_CONFIRMATIONS = {"short_code": "gateway", "long_code": "twilio"}
-# The texts staff may give a relay line besides relay_ack, by the name workers ask for: "unread" is sent once
-# when a case is still unread as the second tier is alerted, "failed" when a forward failed after all retries.
-# Both optional: without them the built-in texts of workers/relay.py are sent.
-RELAY_TEXTS = {"unread": "relay_unread", "failed": "relay_failed"}
+# The texts staff may give a relay line besides relay_ack, by the name the relay code asks for: "unread" is sent
+# once when a case is still unread as the second tier is alerted, "failed" when a forward failed after all
+# retries, "read" once when the control room acknowledges a case (ACK or the console's button).
+# All optional: without them the built-in texts of gateway/relay/line.py are sent.
+RELAY_TEXTS = {"unread": "relay_unread", "failed": "relay_failed", "read": "relay_read"}
+# The relay texts that may say {id} (the case id).
+CASE_ID_TEXTS = ("relay_unread", "relay_read")
 
 SHORT_CODE = re.compile(r"^\d{3,8}$")
 _NUMBER_PUNCTUATION = re.compile(r"[\s\-().]")
@@ -123,6 +126,7 @@ class NumberConfig:
     relay_ack: Texts | None = None
     relay_unread: Texts | None = None  # may say {id}, the case id
     relay_failed: Texts | None = None
+    relay_read: Texts | None = None  # may say {id}, the case id
     known: bool = True  # False: not in the file, so the default set answers
     confirmations: str = ""  # "gateway" or "twilio"; empty: the default for the kind
 
@@ -193,7 +197,8 @@ class KeywordBook:
         return self.sets[config.set].pick(config.relay_ack, language)
 
     def relay_text(self, to: str, which: str, language: str | None = None) -> str | None:
-        """Relay line `to`'s "unread" or "failed" text ({id} not filled); None when not a relay line or not given."""
+        """Relay line `to`'s "unread", "failed" or "read" text ({id} not filled); None when not a relay line or
+        not given."""
         if which not in RELAY_TEXTS:
             raise ValueError(f"no relay text {which!r} (have: {', '.join(RELAY_TEXTS)})")
         config = self.number_config(to)

@@ -14,9 +14,10 @@ from gateway.keywords.book import KeywordBook
 
 SET_TEXTS = (("default", "default reply"), ("help", "help reply"), ("optout_reply", "opt-out confirmation"),
              ("optin_reply", "opt-in confirmation"), ("danger_footer", "danger footer"))
-# A relay line's texts to the texter; relay_unread as written, with {id} where the case id goes.
+# A relay line's texts to the texter; relay_unread and relay_read as written, with {id} where the case id goes.
 RELAY_TEXTS = (("relay_ack", "relay acknowledgement"), ("relay_unread", "relay 'not read yet' text"),
-               ("relay_failed", "relay 'could not reach the control room' text"))
+               ("relay_failed", "relay 'could not reach the control room' text"),
+               ("relay_read", "relay 'your message has been read' text"))
 ALL_SETS = "(every set)"
 
 Key = tuple[str, str, str]  # (set, keyword or fixed text, language)

@@ -19,6 +19,8 @@ Schema (keywords.yaml carries the same description, with comments, for the staff
                                       #   unread when the second tier is alerted; {id} is the case id
         relay_failed: TEXT            # optional, relay lines only: sent when a forward to the control room
                                       #   failed after all retries (no placeholders)
+        relay_read: TEXT              # optional, relay lines only: sent once when the control room
+                                      #   acknowledges a case (ACK or the console); {id} is the case id
     danger:                           # required
       phrases: [help me, knife, kill*]   # or {en: [...], cy: [...]}; a trailing * matches word starts
       reply: TEXT                     # the preamble put before any reply when a phrase is found
@@ -55,10 +57,10 @@ the set's language. Replies are trimmed and checked by gateway.keywords.rules: o
 is refused, including the danger preamble + blank line + each keyword reply, and the help and default replies
 with the other languages' offers under them; phone numbers in replies must be valid UK numbers. A closed_reply
 is counted with {opens} as long as it can be (hours.LONGEST_OPENS); {opens} in any other reply, or another
-{placeholder} in a closed_reply, is refused. relay_ack, relay_unread and relay_failed must mention 999, like
-default and help; relay_unread is counted with {id} as long as a case id (6 characters), and any other
-{placeholder} in relay_unread or relay_failed is refused. Without relay_unread or relay_failed the built-in texts
-of workers/relay.py are sent.
+{placeholder} in a closed_reply, is refused. relay_ack, relay_unread, relay_failed and relay_read must mention
+999, like default and help; relay_unread and relay_read are counted with {id} as long as a case id (6
+characters), and any other {placeholder} in relay_unread, relay_failed or relay_read is refused. Without
+relay_unread, relay_failed or relay_read the built-in texts of gateway/relay/line.py are sent.
 
 A texter picks a language by texting one of its words (alone, or before a keyword), or a keyword alias listed
 under it; the gateway remembers the choice for their number (gateway.texts.languages) and the engine answers in
@@ -88,6 +90,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from gateway.keywords import rules
 from gateway.keywords.book import (
+    CASE_ID_TEXTS,
     CONFIRMATIONS,
     DEFAULT_RATES,
     RELAY_TEXTS,
@@ -506,10 +509,11 @@ def _read_number(
         others[name], nodes = reader.texts(fields[name][1], f"{entry}.{name}", set_language)
         for lang, text in others[name].items():
             reader.report(nodes[lang], _at(entry, name, lang, set_language),
-                          rules.relay_text(text, case_id=name == "relay_unread"))
+                          rules.relay_text(text, case_id=name in CASE_ID_TEXTS))
     return NumberConfig(number, set_name, kind, rate, bool(relay), _freeze(ack),
                         relay_unread=_freeze(others.get("relay_unread")),
-                        relay_failed=_freeze(others.get("relay_failed")), confirmations=confirmations)
+                        relay_failed=_freeze(others.get("relay_failed")),
+                        relay_read=_freeze(others.get("relay_read")), confirmations=confirmations)
 
 
 def _syntax_problem(exc: yaml.YAMLError, source: str, text: str) -> Problem:

@@ -24,7 +24,7 @@ SERVICE_NUMBERS = frozenset({"999", "112", "101", "111"})
 _DIGIT_RUN = re.compile(r"(?<![\w.@/+])\+?\(?\d[\d()]*(?:[ -]\(?\d[\d()]*)*(?![\w@])")
 _999 = re.compile(r"\b999\b")  # not 999bsl.co.uk
 _PLACEHOLDER = re.compile(r"\{[^{}\s]{1,30}\}")
-CASE_ID = "{id}"  # in a relay_unread text: the case id
+CASE_ID = "{id}"  # in a relay_unread or relay_read text: the case id
 # Counted in place of {id}: as long as a case id (gateway.relay.cases.ID_LENGTH), letters as in one, and no digits
 # a phone-number check could read.
 SAMPLE_CASE_ID = "KQDXHM"
@@ -91,8 +91,8 @@ def closed_reply(text: str) -> list[Finding]:
 
 
 def relay_text(text: str, *, case_id: bool) -> list[Finding]:
-    """A relay line's relay_unread (`case_id`: it may say {id}) or relay_failed text: no other placeholder, the
-    999 line, and the reply checks counted with {id} as long as a case id."""
+    """A relay line's relay_unread or relay_read (`case_id`: they may say {id}) or relay_failed text: no other
+    placeholder, the 999 line, and the reply checks counted with {id} as long as a case id."""
     allowed = (CASE_ID,) if case_id else ()
     found = [Finding("unknown_relay_placeholder", {"placeholder": p, "allowed": allowed})
              for p in dict.fromkeys(_PLACEHOLDER.findall(text)) if p not in allowed]

@@ -154,19 +154,34 @@ def add_note(r: redis.Redis, case_id: str, text: str, now: float | None = None) 
 
 def acknowledge(r: redis.Redis, case_id: str, by: str, now: float | None = None) -> Case | None:
     """Mark a new case acknowledged (stops re-alerts); idempotent. None if there is no open case."""
+    return acknowledge_first(r, case_id, by, now)[0]
+
+
+def acknowledge_first(r: redis.Redis, case_id: str, by: str,
+                      now: float | None = None) -> tuple[Case | None, bool]:
+    """Like `acknowledge`, and whether this call is the one that acknowledged it (False: it already was, or
+    there is no open case). Of two acknowledgements at once, exactly one is first."""
     now = time.time() if now is None else now
-    case = get(r, case_id)
-    if case is None or not case.is_open:
-        return None
-    if case.state == NEW:
-        with r.pipeline(transaction=False) as p:
-            p.hset(case_key(case.id), mapping={"state": ACKNOWLEDGED, "acknowledged_at": now,
-                                               "acknowledged_by": by, "updated_at": now})
-            p.rpush(messages_key(case.id), _message("note", "acknowledged", by, now))
-            counters.count(p, counters.ack_fields(now - case.opened_at), at=case.opened_at)
-            p.execute()
+    case_id = normalise_id(case_id)
+    while True:
+        try:
+            with r.pipeline() as p:
+                p.watch(case_key(case_id))
+                case = get(r, case_id)
+                if case is None or not case.is_open:
+                    return None, False
+                if case.state != NEW:
+                    return case, False
+                p.multi()
+                p.hset(case_key(case.id), mapping={"state": ACKNOWLEDGED, "acknowledged_at": now,
+                                                   "acknowledged_by": by, "updated_at": now})
+                p.rpush(messages_key(case.id), _message("note", "acknowledged", by, now))
+                counters.count(p, counters.ack_fields(now - case.opened_at), at=case.opened_at)
+                p.execute()
+        except redis.WatchError:
+            continue  # the case changed meanwhile (acknowledged, closed, a reminder marked); look again
         case.state, case.acknowledged_at, case.acknowledged_by = ACKNOWLEDGED, now, by
-    return case
+        return case, True
 
 
 def close(r: redis.Redis, case_id: str, by: str, retention_days: int, now: float | None = None) -> Case | None:

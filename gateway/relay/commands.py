@@ -6,6 +6,8 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import redis
 from rq import Queue
@@ -14,8 +16,11 @@ from gateway import sending
 from gateway.phone import classify, mask
 from gateway.redisdb import PREFIX
 from gateway.relay import cases
-from gateway.relay.line import enqueue_relay_send
+from gateway.relay.line import enqueue_relay_send, texter_text
 from gateway.settings import Settings
+
+if TYPE_CHECKING:
+    from gateway.keywords.book import KeywordBook
 
 log = logging.getLogger("signpost.relay")
 
@@ -28,11 +33,24 @@ def _who(by: str) -> str:
     return mask(by) if by.startswith("+") else by
 
 
-def acknowledge(r: redis.Redis, case_id: str, by: str) -> cases.Case | None:
-    """Acknowledge a case: re-alerts stop. Same for `ACK <id>` by SMS and the console button."""
-    case = cases.acknowledge(r, case_id, by)
-    if case is not None:
-        log.info("relay case=%s acknowledged by=%s", case.id, _who(by))
+def acknowledge(r: redis.Redis, qs: dict[str, Queue], book: Callable[[], KeywordBook | None], case_id: str,
+                by: str) -> cases.Case | None:
+    """Acknowledge a case: re-alerts stop. Same for `ACK <id>` by SMS and the console button.
+
+    The first acknowledgement tells the texter (when they can receive SMS) that a person has read their
+    message: the relay line's relay_read text from `book`, the live keywords. A reply (`reply`) does not: the
+    reply itself tells them.
+    """
+    case, first = cases.acknowledge_first(r, case_id, by)
+    if case is None:
+        return None
+    log.info("relay case=%s acknowledged by=%s", case.id, _who(by))
+    if first and classify(case.texter).answerable:
+        text = texter_text(book, case.line, "read", case.id)
+        # A fixed ref: the one receipt of this case, whatever happens after.
+        enqueue_relay_send(qs[sending.RELAY], case.texter, case.line, text, f"read-{case.id}-texter", case.id)
+        cases.add_note(r, case.id, "texter told it has been read")
+        log.info("relay case=%s texter told it has been read", case.id)
     return case
 
 
@@ -63,7 +81,7 @@ def misses_key(sender: str) -> str:
 
 
 def handle_command(r: redis.Redis, qs: dict[str, Queue], settings: Settings, line: str, sender: str,
-                   text: str, message_sid: str) -> str:
+                   text: str, message_sid: str, book: Callable[[], KeywordBook | None]) -> str:
     """Run `ACK|R|CLOSE <id> [text]` from a control-room number and confirm it to them; returns the outcome.
 
     A command is authorised by the sender's number (which can be spoofed) and the case id alone, so wrong ids
@@ -83,7 +101,8 @@ def handle_command(r: redis.Redis, qs: dict[str, Queue], settings: Settings, lin
             done = reply(r, qs, case_id, rest, sender) if rest else None
             answer = f"Sent to case {case_id}." if done else f"Not sent: no open case {case_id} or empty message."
         else:
-            done = acknowledge(r, case_id, sender) if verb == "ACK" else close(r, settings, case_id, sender)
+            done = (acknowledge(r, qs, book, case_id, sender) if verb == "ACK"
+                    else close(r, settings, case_id, sender))
             answer = f"Case {case_id} {'acknowledged' if verb == 'ACK' else 'closed'}." if done else (
                 f"No open case {case_id}.")
         outcome = f"{verb.lower()}-{'done' if done else 'refused'}"

@@ -8,18 +8,38 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING
 
 import redis
 from rq import Callback, Queue
 
 from gateway import sending
+from gateway.keywords.rules import CASE_ID
 from gateway.phone import mask
 from gateway.relay import cases
 from gateway.reports import counters
 from gateway.settings import Settings
 
+if TYPE_CHECKING:
+    from gateway.keywords.book import KeywordBook
+
 log = logging.getLogger("signpost.relay")
+
+# The built-in texts to relay texters, sent where the live keywords give the line no relay_failed /
+# relay_unread / relay_read (versions published before those fields existed) or cannot be read.
+TEXTER_WARNING = ("We could not pass your message to the control room. If you are in danger call 999 now, "
+                  "or use 999bsl.co.uk for a BSL video call.")
+# Sent once, with the reminder that alerts the second tier: a texter whose message nobody has read must not wait
+# for an answer that is not coming. One SMS part (GSM-7, 155 characters with a case id).
+TEXTER_UNREAD = ("Case {id}: your message has not been read yet. We are still alerting the control room. If you are "
+                 "in danger, use 999bsl.co.uk or text 999 (emergencySMS).")
+# Sent once when the control room acknowledges the case (ACK or the console; a reply says so itself).
+# One SMS part (GSM-7, 138 characters with a case id).
+TEXTER_READ = ("Case {id}: someone in the control room has read your message. Keep this thread open: we will reply "
+               "here. If you are in danger, call 999.")
+BUILTIN_TEXTS = {"unread": TEXTER_UNREAD, "failed": TEXTER_WARNING, "read": TEXTER_READ}
 
 ESCALATE_JOB = "workers.relay.escalate"
 FORWARD_FAILED = "workers.relay.forward_failed"
@@ -57,6 +77,24 @@ def forward_bodies(case_id: str, texter: str, at: float, text: str, label: str) 
     """The SMS a control-room number gets for one texter message, split so nothing is cut."""
     return staff_bodies(f"Case {case_id} {label} from {texter} at {clock(at)}", text,
                         f"\nAck: ACK {case_id}  Reply: R {case_id} <text>")
+
+
+def texter_text(book: Callable[[], KeywordBook | None], relay_line: str, which: str, case_id: str,
+                logger: logging.Logger = log) -> str:
+    """The live keywords' relay_unread / relay_failed / relay_read text of `relay_line` ("unread" / "failed" /
+    "read"), else the built-in one, with {id} filled; problems logged to `logger`. `book` gives the live book:
+    the worker's versions.live_book, the web process's signpost().book."""
+    builtin = BUILTIN_TEXTS[which]
+    try:
+        live = book()
+        if live is None:
+            logger.error("relay case=%s: no live keywords loaded; sending the built-in %s text", case_id, which)
+        text = (live.relay_text(relay_line, which) if live is not None else None) or builtin
+    except Exception:
+        # The texter is told whatever the keywords' state: this message is about their safety.
+        logger.exception("relay case=%s: cannot read the live keywords; sending the built-in %s text", case_id, which)
+        text = builtin
+    return text.replace(CASE_ID, case_id)
 
 
 def enqueue_relay_send(

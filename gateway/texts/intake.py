@@ -117,7 +117,7 @@ def _relay(ctx: Context, msg: Inbound, decision: Decision) -> Outcome:
     """A text to a relay line: a control-room command, or a texter's message for the control room."""
     if msg.texter is not None and msg.texter in ctx.settings.control_room:
         return Outcome(commands.handle_command(ctx.r, ctx.queues, ctx.settings, msg.ours, msg.texter, msg.body,
-                                            msg.message_sid), sending.RELAY)
+                                               msg.message_sid, lambda: ctx.book), sending.RELAY)
     if commands.COMMAND.match(msg.body):
         # A command word from a number outside the control room is a texter's message like any other.
         log.warning("relay command from a number not in the control room lists: treated as a case message "

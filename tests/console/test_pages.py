@@ -6,6 +6,7 @@ import time
 
 from gateway.console import audit
 from gateway.relay import cases
+from gateway.relay.line import TEXTER_READ
 from gateway.settings import Settings
 from gateway.texts import msglog
 from tests.conftest import (
@@ -99,7 +100,8 @@ def test_operator_acknowledges_and_realerts_stop(app, signed_in, r, queues, run_
     before = len(standin.messages)
     assert release_scheduled(queues) == 1  # the pending reminder runs, sees the ACK and stops
     run_jobs()
-    assert len(standin.messages) == before
+    # Only the texter's read receipt, queued by the acknowledgement: no reminder.
+    assert [m["body"] for m in standin.messages[before:]] == [TEXTER_READ.format(id=case.id)]
     assert release_scheduled(queues) == 0
     assert "acknowledged by console:op" in operator.get(f"/console/cases/{case.id}/thread").get_data(as_text=True)
     assert audit.recent(r)[0]["action"] == "case-ack"
