@@ -16,6 +16,7 @@ from gateway import create_app, sending
 from gateway.keywords import versions
 from gateway.keywords.sms import analyse
 from gateway.relay import cases
+from gateway.relay.line import TEXTER_READ
 from gateway.sending import URGENT, enqueue_send
 from gateway.texts import optouts
 from tests.conftest import (
@@ -206,6 +207,36 @@ def test_texter_gets_the_built_in_unread_text_when_the_live_version_has_none(cli
     assert body == relay_worker.TEXTER_UNREAD.format(id=case.id)
 
 
+SHIPPED_READ = """    relay_read: >-
+      Case {id}: someone in the control room has read your message. Keep this thread open:
+      we will reply here. If you are in danger, call 999.
+"""
+STAFF_READ = "Case {id}: a call handler has read your text and is on it. In danger? Call 999 or use 999bsl.co.uk."
+
+
+def test_texter_gets_the_live_keywords_read_text_with_the_case_id(client, r, run_jobs, standin):
+    """The receipt is sent from the web process (ACK, the console): its live book, published by staff."""
+    assert SHIPPED_READ in BOOT
+    publish_live(r, BOOT.replace(SHIPPED_READ, f'    relay_read: "{STAFF_READ}"\n'))
+    client.application.extensions["signpost"].live.expire()
+    relay_text(client, "please come")
+    run_jobs()
+    case = only_case(r)
+    ack_by_sms(client, case.id)
+    run_jobs()
+    assert to(standin, TEXTER)[-1]["body"] == STAFF_READ.replace("{id}", case.id)
+    # Dropped from the live version: the built-in text.
+    cases.close(r, case.id, "test", 30)
+    publish_live(r, BOOT.replace(SHIPPED_READ, ""))
+    client.application.extensions["signpost"].live.expire()
+    relay_text(client, "please come")
+    run_jobs()
+    case = only_case(r)
+    ack_by_sms(client, case.id)
+    run_jobs()
+    assert to(standin, TEXTER)[-1]["body"] == TEXTER_READ.format(id=case.id)
+
+
 def test_texter_gets_the_live_keywords_failure_text(client, r, queues, run_jobs, standin, worker_books):
     publish_live(r, keywords_with(STAFF_UNREAD, STAFF_FAILED))
     standin.fail_to(CONTROL_ROOM[0], status=500, code=20500)
@@ -288,6 +319,74 @@ def test_control_room_reply_reaches_the_texter(client, r, run_jobs, standin):
     assert stored.messages[-1]["text"] == "Officers are on their way. Stay inside."
     assert stored.state == cases.ACKNOWLEDGED  # replying is acknowledging
     assert f"Sent to case {case.id}" in to(standin, CONTROL_ROOM[0])[-1]["body"]
+
+
+# --- the read receipt: ACK or the console's button tells the texter a person has read their text -------------
+
+def ack_by_sms(client, case_id: str, number: str = CONTROL_ROOM[0]) -> None:
+    post_signed(client, "/sms", inbound_form(f"ACK {case_id}", texter=number, to=RELAY_LINE))
+
+
+def read_receipts(standin, case_id: str) -> list[dict]:
+    return [m for m in to(standin, TEXTER) if m["body"] == TEXTER_READ.format(id=case_id)]
+
+
+def test_ack_by_sms_tells_the_texter_once_that_it_has_been_read(client, r, run_jobs, standin):
+    relay_text(client, "he is outside again")
+    run_jobs()
+    case = only_case(r)
+    ack_by_sms(client, case.id)
+    run_jobs()
+    ack, receipt = to(standin, TEXTER)
+    assert receipt["from"] == RELAY_LINE
+    assert receipt["body"] == ("Case " + case.id + ": someone in the control room has read your message. Keep this "
+                               "thread open: we will reply here. If you are in danger, call 999.")
+    facts = analyse(receipt["body"])
+    assert (facts.encoding, facts.segments) == ("GSM-7", 1)
+    assert [m["text"] for m in cases.get(r, case.id).messages].count("texter told it has been read") == 1
+    assert "acknowledged" in to(standin, CONTROL_ROOM[0])[-1]["body"]
+    # A second ACK, from the same or another control-room phone, sends the texter nothing more.
+    ack_by_sms(client, case.id, CONTROL_ROOM[1])
+    ack_by_sms(client, case.id)
+    run_jobs()
+    assert len(to(standin, TEXTER)) == 2
+    assert "acknowledged" in to(standin, CONTROL_ROOM[1])[-1]["body"]
+    assert [m["text"] for m in cases.get(r, case.id).messages].count("texter told it has been read") == 1
+
+
+def test_a_reply_acknowledges_without_a_read_receipt(client, r, run_jobs, standin):
+    """R tells the texter itself; only an explicit ACK sends the receipt (here to the other texter)."""
+    relay_text(client, "are you there")
+    relay_text(client, "please come", texter=OTHER_TEXTER)
+    replied = next(c for c in cases.open_cases(r) if c.texter == TEXTER)
+    acked = next(c for c in cases.open_cases(r) if c.texter == OTHER_TEXTER)
+    post_signed(client, "/sms", inbound_form(f"R {replied.id} Officers are on their way.",
+                                             texter=CONTROL_ROOM[0], to=RELAY_LINE))
+    ack_by_sms(client, acked.id)
+    run_jobs()
+    assert cases.get(r, replied.id).state == cases.ACKNOWLEDGED
+    assert [m["body"] for m in to(standin, TEXTER)][1:] == ["Officers are on their way."]
+    assert [m["body"] for m in to(standin, OTHER_TEXTER)][1:] == [TEXTER_READ.format(id=acked.id)]
+    # ACK after the reply: the case was already acknowledged, so still nothing.
+    ack_by_sms(client, replied.id)
+    run_jobs()
+    assert [m["body"] for m in to(standin, TEXTER)][1:] == ["Officers are on their way."]
+    assert not any(m["text"] == "texter told it has been read" for m in cases.get(r, replied.id).messages)
+
+
+def test_a_texter_who_cannot_receive_sms_gets_no_read_receipt(client, r, run_jobs, standin):
+    unanswerable = "+4477009"
+    post_signed(client, "/sms", inbound_form("fire at the station", texter=unanswerable, to=RELAY_LINE))
+    relay_text(client, "please come")
+    silent = next(c for c in cases.open_cases(r) if c.texter == unanswerable)
+    told = next(c for c in cases.open_cases(r) if c.texter == TEXTER)
+    ack_by_sms(client, silent.id)
+    ack_by_sms(client, told.id)
+    run_jobs()
+    assert cases.get(r, silent.id).state == cases.ACKNOWLEDGED
+    assert to(standin, unanswerable) == []
+    assert not any(m["text"] == "texter told it has been read" for m in cases.get(r, silent.id).messages)
+    assert len(read_receipts(standin, told.id)) == 1  # the answerable texter, acknowledged alike, is told
 
 
 def test_close_and_a_new_text_opens_a_new_case(client, r, run_jobs, standin):

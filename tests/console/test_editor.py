@@ -345,3 +345,35 @@ def test_assign_places_by_entry_then_by_the_placer():
     general = ["sets.main.keywords.STALKING.aliases[0]: 'STALKER' is already used by an alias of DVS (line 17)"]
     assert editor.assign([taken], fields)[1] == general
     assert editor.assign([taken], fields, editor._collisions("POLICE", {}, "en"))[1] == general
+
+
+READ = "Case {id}: a call handler has read your text. Keep this thread open. In danger? Call 999."
+
+
+def test_relay_page_edits_the_read_receipt_into_the_draft(signed_in, r):
+    client = signed_in("editor")
+    assert '"Read by the control room" text: in the keywords' in client.get("/console/keywords").get_data(
+        as_text=True)
+    page = client.get(RELAY_URL).get_data(as_text=True)
+    assert 'id="f-read_en" name="read_en"' in page and 'data-preview-for="f-read_en"' in page
+    assert "data-preview-case-id" in page[page.index('id="f-read_en"'):]
+    assert unescape(page).count("someone in the control room has read your message") == 1  # shipped wording
+    form = {"ack_en": ACK, "unread_en": UNREAD, "failed_en": FAILED}
+    assert post(client, RELAY_URL, {**form, "read_en": READ}).status_code == 302
+    book = draft_book(r)
+    assert book.relay_text("+447800002414", "read") == READ
+    assert book.relay_text("+447800002414", "unread") == UNREAD  # the others kept
+    for bad, reason in (("Case {id}: read.", "must tell people in danger to call 999"),
+                        ("Case {ref}: read. In danger, call 999.",
+                         "{ref} is not known and would be sent as written: the only placeholder here is {id}")):
+        response = post(client, RELAY_URL, {**form, "read_en": bad})
+        assert response.status_code == 400, bad
+        html = unescape(response.get_data(as_text=True))
+        start = html.index('id="err-read_en"')
+        assert reason in html[start:start + 600], (bad, html[start:start + 600])
+    assert draft_book(r).relay_text("+447800002414", "read") == READ  # refused edits left the draft alone
+    # Emptied: the field leaves the file and the built-in text is sent.
+    assert post(client, RELAY_URL, {**form, "read_en": ""}).status_code == 302
+    assert draft_book(r).relay_text("+447800002414", "read") is None
+    assert "relay_read" not in versions.load_structure(versions.get_draft(r).text)["numbers"]["+447800002414"]
+    assert '"Read by the control room" text: built-in' in client.get("/console/keywords").get_data(as_text=True)

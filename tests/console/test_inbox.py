@@ -10,8 +10,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from gateway.relay import cases
+from gateway.relay.line import TEXTER_READ
 from tests.conftest import RELAY_LINE, TEXTER, inbound_form, post_signed
-from tests.console.support import PASSWORD, REFERER, make_user, token
+from tests.console.support import PASSWORD, REFERER, make_user, post, token
 
 FETCH = {"X-Requested-With": "fetch"}
 
@@ -129,3 +130,17 @@ def test_sign_in_returns_to_the_inbox(app, r):
     response = client.post("/console/login", data={"name": "olly", "password": PASSWORD, "csrf_token": token(client),
                                                    "next": "/console/inbox"}, headers=REFERER)
     assert response.headers["Location"] == "/console/inbox"
+
+
+def test_acknowledge_button_tells_the_texter_once_that_it_has_been_read(app, signed_in, r, run_jobs, standin):
+    case = open_case(app, "he is outside", TEXTER)
+    run_jobs()
+    operator = signed_in("operator", name="op")
+    for _ in range(2):  # a second press finds it acknowledged already: nothing more to the texter
+        assert post(operator, f"/console/cases/{case.id}/ack").status_code == 302
+    run_jobs()
+    to_texter = [m for m in standin.messages if m["to"] == TEXTER]
+    assert [m["body"] for m in to_texter[1:]] == [TEXTER_READ.format(id=case.id)]
+    assert to_texter[1]["from"] == RELAY_LINE
+    thread = operator.get(f"/console/cases/{case.id}/thread").get_data(as_text=True)
+    assert thread.count("texter told it has been read") == 1
