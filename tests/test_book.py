@@ -10,7 +10,7 @@ import pytest
 from gateway.keywords import rules, sms
 from gateway.keywords.book import KeywordBook
 from gateway.keywords.reader import load_book, parse_book
-from gateway.relay import cases
+from gateway.relay import cases, line
 from tests.keyword_files import mutate
 from workers import relay
 
@@ -88,9 +88,13 @@ def test_shipped_danger_default_and_relay(shipped: KeywordBook) -> None:
     assert shipped.relay_numbers == ("+447800002414",)
     ack = shipped.relay_ack("+447800002414")
     assert "control room" in ack and "999bsl.co.uk" in ack and "999" in ack
-    # The texter's other two texts are in the file for staff to edit, worded as the built-in ones.
+    # The texter's other texts are in the file for staff to edit, worded as the built-in ones.
     assert shipped.relay_text("+447800002414", "unread") == relay.TEXTER_UNREAD
     assert shipped.relay_text("+447800002414", "failed") == relay.TEXTER_WARNING
+    read = shipped.relay_text("+447800002414", "read")
+    assert read == line.TEXTER_READ
+    facts = sms.analyse(read.replace(rules.CASE_ID, rules.SAMPLE_CASE_ID))  # one GSM-7 part with a case id
+    assert (facts.encoding, facts.segments) == ("GSM-7", 1)
 
 
 def test_relay_unread_is_checked_with_a_case_id_as_long_as_a_real_one() -> None:
