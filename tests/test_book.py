@@ -12,7 +12,6 @@ from gateway.keywords.book import KeywordBook
 from gateway.keywords.reader import load_book, parse_book
 from gateway.relay import cases, line
 from tests.keyword_files import mutate
-from workers import relay
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "keywords.yaml"
@@ -89,8 +88,8 @@ def test_shipped_danger_default_and_relay(shipped: KeywordBook) -> None:
     ack = shipped.relay_ack("+447800002414")
     assert "control room" in ack and "999bsl.co.uk" in ack and "999" in ack
     # The texter's other texts are in the file for staff to edit, worded as the built-in ones.
-    assert shipped.relay_text("+447800002414", "unread") == relay.TEXTER_UNREAD
-    assert shipped.relay_text("+447800002414", "failed") == relay.TEXTER_WARNING
+    assert shipped.relay_text("+447800002414", "unread") == line.TEXTER_UNREAD
+    assert shipped.relay_text("+447800002414", "failed") == line.TEXTER_WARNING
     read = shipped.relay_text("+447800002414", "read")
     assert read == line.TEXTER_READ
     facts = sms.analyse(read.replace(rules.CASE_ID, rules.SAMPLE_CASE_ID))  # one GSM-7 part with a case id

@@ -16,7 +16,7 @@ from gateway import create_app, sending
 from gateway.keywords import versions
 from gateway.keywords.sms import analyse
 from gateway.relay import cases
-from gateway.relay.line import TEXTER_READ
+from gateway.relay.line import TEXTER_READ, TEXTER_UNREAD, TEXTER_WARNING
 from gateway.sending import URGENT, enqueue_send
 from gateway.texts import optouts
 from tests.conftest import (
@@ -204,7 +204,7 @@ def test_texter_gets_the_built_in_unread_text_when_the_live_version_has_none(cli
     publish_live(r, keywords_with(None, None))
     case, body = unread_text(client, r, queues, run_jobs, standin)
     assert case.id != first.id
-    assert body == relay_worker.TEXTER_UNREAD.format(id=case.id)
+    assert body == TEXTER_UNREAD.format(id=case.id)
 
 
 SHIPPED_READ = """    relay_read: >-
@@ -218,23 +218,24 @@ def test_texter_gets_the_live_keywords_read_text_with_the_case_id(client, r, run
     """The receipt is sent from the web process (ACK, the console): its live book, published by staff."""
     assert SHIPPED_READ in BOOT
     publish_live(r, BOOT.replace(SHIPPED_READ, f'    relay_read: "{STAFF_READ}"\n'))
-    client.application.extensions["signpost"].live.expire()
-    relay_text(client, "please come")
-    run_jobs()
-    case = only_case(r)
-    ack_by_sms(client, case.id)
-    run_jobs()
-    assert to(standin, TEXTER)[-1]["body"] == STAFF_READ.replace("{id}", case.id)
+    case, receipt = acknowledged_by_sms(client, r, run_jobs, standin)
+    assert receipt == STAFF_READ.replace("{id}", case.id)
     # Dropped from the live version: the built-in text.
     cases.close(r, case.id, "test", 30)
     publish_live(r, BOOT.replace(SHIPPED_READ, ""))
+    case, receipt = acknowledged_by_sms(client, r, run_jobs, standin)
+    assert receipt == TEXTER_READ.format(id=case.id)
+
+
+def acknowledged_by_sms(client, r, run_jobs, standin) -> tuple[cases.Case, str]:
+    """A new case under the live keywords just published, acknowledged by SMS: the case, its texter's last text."""
     client.application.extensions["signpost"].live.expire()
     relay_text(client, "please come")
     run_jobs()
     case = only_case(r)
     ack_by_sms(client, case.id)
     run_jobs()
-    assert to(standin, TEXTER)[-1]["body"] == TEXTER_READ.format(id=case.id)
+    return case, to(standin, TEXTER)[-1]["body"]
 
 
 def test_texter_gets_the_live_keywords_failure_text(client, r, queues, run_jobs, standin, worker_books):
@@ -267,13 +268,13 @@ def test_unreadable_keywords_never_stop_the_texters_texts(client, r, queues, run
     monkeypatch.setattr(relay_worker, "versions", SimpleNamespace(live_book=live_book))
     caplog.set_level(logging.INFO, logger="signpost.workers.relay")
     case, body = unread_text(client, r, queues, run_jobs, standin)
-    assert body == relay_worker.TEXTER_UNREAD.format(id=case.id)
+    assert body == TEXTER_UNREAD.format(id=case.id)
     standin.fail_to(CONTROL_ROOM[0], status=500, code=20500)
     cases.close(r, case.id, "test", 30)
     relay_text(client, "please help me")
     run_jobs()
     run_retries_out(queues, run_jobs)
-    assert to(standin, TEXTER)[-1]["body"] == relay_worker.TEXTER_WARNING
+    assert to(standin, TEXTER)[-1]["body"] == TEXTER_WARNING
     logged = [rec.getMessage() for rec in caplog.records if rec.name == "signpost.workers.relay"]
     if broken == "raises":
         assert sum("cannot read the live keywords" in line for line in logged) == 2, logged

@@ -19,10 +19,6 @@ from gateway.reports import counters
 
 log = logging.getLogger("signpost.workers.relay")
 
-# The built-in texts live with the rest of the relay line (the web process sends the "read" one too).
-TEXTER_UNREAD, TEXTER_WARNING = line.TEXTER_UNREAD, line.TEXTER_WARNING
-
-
 def texter_text(r: redis.Redis, relay_line: str, which: str, case_id: str) -> str:
     """line.texter_text with the worker's live book of `r`."""
     return line.texter_text(lambda: versions.live_book(r, settings.current().keywords_file).get(),
