@@ -502,7 +502,7 @@ def relay_ack(number: str) -> ResponseReturnValue:
         # The number's other fields (set, kind, rate...) stay as they are.
         target = doc["numbers"][number]
         target["relay_ack"] = texts_value(collected["relay_ack"], language) or ""
-        for field in ("relay_unread", "relay_failed", "relay_read"):
+        for field in (field for field, _, _, _ in RELAY_TEXTS if field != "relay_ack"):  # the optional ones
             value = texts_value(collected[field], language)
             if value is None:
                 target.pop(field, None)  # the built-in text is sent
